@@ -1,0 +1,25 @@
+#include <array>
+
+#include "apps/command.h"
+
+namespace dsv4::apps {
+
+std::span<const Command> commands() {
+  static const std::array<Command, 12> kCommands = {{
+      {"run", "one-shot generation from a prompt", run_not_implemented},
+      {"chat", "interactive multi-turn chat", run_not_implemented},
+      {"serve", "OpenAI- and Anthropic-compatible HTTP server", run_not_implemented},
+      {"bench", "prefill/decode throughput at context frontiers (CSV)", run_not_implemented},
+      {"convert", "official checkpoint (safetensors) -> GGUF", run_not_implemented},
+      {"synth", "random-weight model of any shape, with a built-in vocabulary", run_not_implemented},
+      {"inspect", "metadata, tensors and memory needs of a GGUF file", run_inspect},
+      {"tokenize", "text on stdin -> JSON array of token ids", run_not_implemented},
+      {"render", "JSON messages on stdin -> rendered prompt", run_not_implemented},
+      {"parse", "completion text on stdin -> JSON message", run_not_implemented},
+      {"logits", "logits of a token sequence as .npy", run_not_implemented},
+      {"verify", "re-run a recorded result and report the first divergence", run_not_implemented},
+  }};
+  return kCommands;
+}
+
+}  // namespace dsv4::apps

@@ -1,0 +1,25 @@
+// Parses untrusted JSON with limits: nlohmann::json recurses once per nesting level, so
+// an absurdly nested document could exhaust the stack. The depth is checked by a linear
+// scan before the real parse.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace dsv4 {
+
+struct JsonLimits {
+  size_t max_bytes = size_t{64} << 20;
+  size_t max_depth = 64;
+};
+
+// Throws dsv4::Error "<what>: ..." for oversized, too deeply nested or malformed input.
+nlohmann::json parse_json_limited(std::string_view text, std::string_view what,
+                                  const JsonLimits& limits = {});
+
+// Deepest nesting of arrays/objects in `text`, ignoring brackets inside strings.
+size_t json_nesting_depth(std::string_view text);
+
+}  // namespace dsv4

@@ -1,0 +1,18 @@
+# Every dependency comes from Debian 12 packages (scripts/install-deps installs them).
+find_package(Threads REQUIRED)
+find_package(hwy REQUIRED)
+find_package(TBB REQUIRED)
+find_package(mimalloc REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
+# cpp-httplib ships only a header and a pkg-config file on Debian.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(DSV4_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()
+if(DSV4_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

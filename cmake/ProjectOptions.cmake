@@ -1,0 +1,28 @@
+# Compile options shared by every project target (not by dependencies).
+add_library(dsv4_options INTERFACE)
+target_compile_options(dsv4_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+target_include_directories(dsv4_options INTERFACE ${PROJECT_SOURCE_DIR})
+target_compile_definitions(dsv4_options INTERFACE DSV4_VERSION="${PROJECT_VERSION}")
+
+# Highway: SSE4 is the x86 baseline, so the dispatched targets are SSE4, AVX2, AVX3 and
+# AVX3_DL (opted in below); without a baseline above SSE2, Highway 1.0.3 would also build
+# SCALAR and SSSE3 copies of every kernel. On Arm the baseline is NEON and SVE/SVE2 are added.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  target_compile_options(dsv4_options INTERFACE -march=x86-64-v2)
+endif()
+target_compile_definitions(dsv4_options INTERFACE HWY_WANT_AVX3_DL)
+
+if(DSV4_SANITIZE)
+  string(REPLACE "," ";" _sanitizers "${DSV4_SANITIZE}")
+  foreach(_s IN LISTS _sanitizers)
+    target_compile_options(dsv4_options INTERFACE -fsanitize=${_s})
+    target_link_options(dsv4_options INTERFACE -fsanitize=${_s})
+  endforeach()
+  target_compile_options(dsv4_options INTERFACE -fno-omit-frame-pointer -fno-sanitize-recover=all)
+endif()
+
+# One static library per folder; `dsv4_library(name sources...)` keeps them uniform.
+function(dsv4_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_link_libraries(${name} PUBLIC dsv4_options)
+endfunction()
