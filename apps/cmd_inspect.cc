@@ -17,9 +17,11 @@ int run_inspect(int argc, char** argv) {
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
 
   const gguf::GgufFile file = gguf::GgufFile::open(path);
-  std::printf("file: %s\nGGUF version %u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n\n",
-              path.c_str(), file.version(), file.metadata().size(), file.tensors().size(), file.alignment(),
-              static_cast<unsigned long long>(file.data_offset()));
+  std::printf(
+      "file: %s\nGGUF version %u, %zu metadata keys, %zu tensors, alignment %u, data at byte "
+      "%llu\n\n",
+      path.c_str(), file.version(), file.metadata().size(), file.tensors().size(), file.alignment(),
+      static_cast<unsigned long long>(file.data_offset()));
   std::printf("metadata:\n");
   for (const gguf::KeyValue& kv : file.metadata())
     std::printf("  %-48s %s\n", kv.key.c_str(), kv.value.describe().c_str());
@@ -35,12 +37,14 @@ int run_inspect(int argc, char** argv) {
   if (show_tensors) {
     std::printf("\ntensors:\n");
     for (const gguf::TensorInfo& t : file.tensors())
-      std::printf("  %-40s %-8s %-24s %12llu bytes\n", t.name.c_str(), std::string(gguf::type_name(t.type)).c_str(),
-                  t.shape_string().c_str(), static_cast<unsigned long long>(t.size_bytes));
+      std::printf("  %-40s %-8s %-24s %12llu bytes\n", t.name.c_str(),
+                  std::string(gguf::type_name(t.type)).c_str(), t.shape_string().c_str(),
+                  static_cast<unsigned long long>(t.size_bytes));
   }
   std::printf("\nbytes by type:\n");
   for (const auto& [type, entry] : by_type)
-    std::printf("  %-8s %6llu tensors %14llu bytes\n", type.c_str(), static_cast<unsigned long long>(entry.first),
+    std::printf("  %-8s %6llu tensors %14llu bytes\n", type.c_str(),
+                static_cast<unsigned long long>(entry.first),
                 static_cast<unsigned long long>(entry.second));
   std::printf("  total    %6zu tensors %14llu bytes (%.2f GiB)\n", file.tensors().size(),
               static_cast<unsigned long long>(total), static_cast<double>(total) / (1u << 30));

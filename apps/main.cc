@@ -12,10 +12,11 @@ namespace dsv4::apps {
 namespace {
 
 void print_usage(std::FILE* out) {
-  std::fprintf(out,
-               "dsv4 %s: CPU inference engine for DeepSeek V4 Flash\n\n"
-               "usage: dsv4 <command> [options]   (dsv4 <command> --help for its options)\n\ncommands:\n",
-               DSV4_VERSION);
+  std::fprintf(
+      out,
+      "dsv4 %s: CPU inference engine for DeepSeek V4 Flash\n\n"
+      "usage: dsv4 <command> [options]   (dsv4 <command> --help for its options)\n\ncommands:\n",
+      DSV4_VERSION);
   for (const Command& c : commands())
     std::fprintf(out, "  %-10.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());

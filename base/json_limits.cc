@@ -29,7 +29,8 @@ size_t json_nesting_depth(std::string_view text) {
   return deepest;
 }
 
-nlohmann::json parse_json_limited(std::string_view text, std::string_view what, const JsonLimits& limits) {
+nlohmann::json parse_json_limited(std::string_view text, std::string_view what,
+                                  const JsonLimits& limits) {
   if (text.size() > limits.max_bytes)
     fail(what, ": JSON of ", text.size(), " bytes exceeds the limit of ", limits.max_bytes);
   const size_t depth = json_nesting_depth(text);

@@ -19,7 +19,8 @@ size_t dtype_size(const std::string& dtype) {
 }
 
 // Extracts the value text of `'key': value` from the header dict.
-std::string header_field(const std::string& header, const std::string& key, const std::string& path) {
+std::string header_field(const std::string& header, const std::string& key,
+                         const std::string& path) {
   const std::string needle = "'" + key + "'";
   size_t at = header.find(needle);
   if (at == std::string::npos) fail(path, ": npy header lacks '", key, "'");
@@ -46,7 +47,8 @@ std::vector<int64_t> parse_shape(const std::string& text, const std::string& pat
     int64_t value = 0;
     bool any = false;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (value > (std::numeric_limits<int64_t>::max() - 9) / 10) fail(path, ": npy dimension too large");
+      if (value > (std::numeric_limits<int64_t>::max() - 9) / 10)
+        fail(path, ": npy dimension too large");
       value = value * 10 + (text[i] - '0');
       any = true;
       ++i;
@@ -70,7 +72,8 @@ NpyArray read_npy(const std::string& path) {
   if (!in) fail(path, ": cannot open");
   char magic[6];
   uint8_t version[2];
-  if (!in.read(magic, 6) || std::memcmp(magic, kMagic, 6) != 0) fail(path, ": not a .npy file (bad magic)");
+  if (!in.read(magic, 6) || std::memcmp(magic, kMagic, 6) != 0)
+    fail(path, ": not a .npy file (bad magic)");
   if (!in.read(reinterpret_cast<char*>(version), 2)) fail(path, ": truncated npy header");
   uint32_t header_len = 0;
   if (version[0] == 1) {
@@ -81,7 +84,8 @@ NpyArray read_npy(const std::string& path) {
     uint8_t b[4];
     if (!in.read(reinterpret_cast<char*>(b), 4)) fail(path, ": truncated npy header");
     header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
-    if (header_len > (1u << 20)) fail(path, ": npy header of ", header_len, " bytes is implausible");
+    if (header_len > (1u << 20))
+      fail(path, ": npy header of ", header_len, " bytes is implausible");
   } else {
     fail(path, ": unsupported npy version ", int(version[0]));
   }
@@ -100,11 +104,13 @@ NpyArray read_npy(const std::string& path) {
 
   uint64_t count = 1;
   for (int64_t d : array.shape) {
-    if (d != 0 && count > (uint64_t{1} << 40) / static_cast<uint64_t>(d)) fail(path, ": npy array too large");
+    if (d != 0 && count > (uint64_t{1} << 40) / static_cast<uint64_t>(d))
+      fail(path, ": npy array too large");
     count *= static_cast<uint64_t>(d);
   }
   array.data.resize(count * elem);
-  if (!in.read(reinterpret_cast<char*>(array.data.data()), static_cast<std::streamsize>(array.data.size())))
+  if (!in.read(reinterpret_cast<char*>(array.data.data()),
+               static_cast<std::streamsize>(array.data.size())))
     fail(path, ": npy data is shorter than its shape says");
   return array;
 }
@@ -119,7 +125,8 @@ std::vector<int32_t> read_npy_tokens(const std::string& path) {
     for (int64_t i = 0; i < n; ++i) {
       int64_t v;
       std::memcpy(&v, array.data.data() + i * 8, 8);
-      if (v < 0 || v > std::numeric_limits<int32_t>::max()) fail(path, ": token id ", v, " at index ", i, " is out of range");
+      if (v < 0 || v > std::numeric_limits<int32_t>::max())
+        fail(path, ": token id ", v, " at index ", i, " is out of range");
       tokens[static_cast<size_t>(i)] = static_cast<int32_t>(v);
     }
   } else {
@@ -131,7 +138,8 @@ std::vector<int32_t> read_npy_tokens(const std::string& path) {
 }
 
 void write_npy_f32(const std::string& path, const float* data, int64_t rows, int64_t cols) {
-  std::string header = str_cat("{'descr': '<f4', 'fortran_order': False, 'shape': (", rows, ", ", cols, "), }");
+  std::string header =
+      str_cat("{'descr': '<f4', 'fortran_order': False, 'shape': (", rows, ", ", cols, "), }");
   // Pad so that magic(6) + version(2) + len(2) + header + '\n' is a multiple of 64.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

@@ -1,14 +1,18 @@
 # Compile options shared by every project target (not by dependencies).
 add_library(dsv4_options INTERFACE)
-target_compile_options(dsv4_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+# Floating-point contraction is off so that scalar references and vector kernels evaluate
+# the same expressions with the same roundings (explicit MulAdd where fusion is intended).
+target_compile_options(dsv4_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers
+  -ffp-contract=off)
 target_include_directories(dsv4_options INTERFACE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(dsv4_options INTERFACE DSV4_VERSION="${PROJECT_VERSION}")
 
 # Highway: SSE4 is the x86 baseline, so the dispatched targets are SSE4, AVX2, AVX3 and
-# AVX3_DL (opted in below); without a baseline above SSE2, Highway 1.0.3 would also build
-# SCALAR and SSSE3 copies of every kernel. On Arm the baseline is NEON and SVE/SVE2 are added.
+# AVX3_DL (opted in below). Highway 1.0.3's SSE4 target also requires AES and PCLMUL; without
+# them (or with a baseline below SSE4) it would build SCALAR/SSSE3 copies of every kernel.
+# On Arm the baseline is NEON and SVE/SVE2 are added.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  target_compile_options(dsv4_options INTERFACE -march=x86-64-v2)
+  target_compile_options(dsv4_options INTERFACE -march=x86-64-v2 -maes -mpclmul)
 endif()
 target_compile_definitions(dsv4_options INTERFACE HWY_WANT_AVX3_DL)
 

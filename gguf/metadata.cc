@@ -7,19 +7,32 @@ namespace dsv4::gguf {
 
 std::string_view value_type_name(ValueType type) {
   switch (type) {
-    case ValueType::U8: return "u8";
-    case ValueType::I8: return "i8";
-    case ValueType::U16: return "u16";
-    case ValueType::I16: return "i16";
-    case ValueType::U32: return "u32";
-    case ValueType::I32: return "i32";
-    case ValueType::F32: return "f32";
-    case ValueType::BOOL: return "bool";
-    case ValueType::STRING: return "string";
-    case ValueType::ARRAY: return "array";
-    case ValueType::U64: return "u64";
-    case ValueType::I64: return "i64";
-    case ValueType::F64: return "f64";
+    case ValueType::U8:
+      return "u8";
+    case ValueType::I8:
+      return "i8";
+    case ValueType::U16:
+      return "u16";
+    case ValueType::I16:
+      return "i16";
+    case ValueType::U32:
+      return "u32";
+    case ValueType::I32:
+      return "i32";
+    case ValueType::F32:
+      return "f32";
+    case ValueType::BOOL:
+      return "bool";
+    case ValueType::STRING:
+      return "string";
+    case ValueType::ARRAY:
+      return "array";
+    case ValueType::U64:
+      return "u64";
+    case ValueType::I64:
+      return "i64";
+    case ValueType::F64:
+      return "f64";
   }
   return "unknown";
 }
@@ -33,7 +46,9 @@ bool is_integer(ValueType t) {
          t == ValueType::U64;
 }
 
-bool is_float(ValueType t) { return t == ValueType::F32 || t == ValueType::F64; }
+bool is_float(ValueType t) {
+  return t == ValueType::F32 || t == ValueType::F64;
+}
 
 Value Value::scalar_u(ValueType t, uint64_t v) {
   Value out;
@@ -109,11 +124,15 @@ Value Value::of_f32_array(const std::vector<float>& values) {
 bool Value::operator==(const Value& other) const {
   if (type != other.type) return false;
   switch (type) {
-    case ValueType::STRING: return s == other.s;
-    case ValueType::ARRAY: return array_type == other.array_type && array == other.array;
+    case ValueType::STRING:
+      return s == other.s;
+    case ValueType::ARRAY:
+      return array_type == other.array_type && array == other.array;
     case ValueType::F32:
-    case ValueType::F64: return std::memcmp(&f, &other.f, sizeof f) == 0;
-    default: return is_signed_integer(type) ? i == other.i : u == other.u;
+    case ValueType::F64:
+      return std::memcmp(&f, &other.f, sizeof f) == 0;
+    default:
+      return is_signed_integer(type) ? i == other.i : u == other.u;
   }
 }
 
@@ -129,14 +148,19 @@ std::string Value::describe(size_t max_items) const {
       break;
     case ValueType::ARRAY: {
       out << value_type_name(array_type) << '[' << array.size() << "] [";
-      for (size_t k = 0; k < array.size() && k < max_items; ++k) out << (k ? ", " : "") << array[k].describe(3);
+      for (size_t k = 0; k < array.size() && k < max_items; ++k)
+        out << (k ? ", " : "") << array[k].describe(3);
       if (array.size() > max_items) out << ", ...";
       out << ']';
       break;
     }
     case ValueType::F32:
-    case ValueType::F64: out << f; break;
-    case ValueType::BOOL: out << (u ? "true" : "false"); break;
+    case ValueType::F64:
+      out << f;
+      break;
+    case ValueType::BOOL:
+      out << (u ? "true" : "false");
+      break;
     default:
       if (is_signed_integer(type)) {
         out << i;

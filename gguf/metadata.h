@@ -33,10 +33,10 @@ bool is_float(ValueType type);
 // element type and the elements (each a Value of that type).
 struct Value {
   ValueType type = ValueType::U32;
-  uint64_t u = 0;     // unsigned integers and bool
-  int64_t i = 0;      // signed integers
-  double f = 0;       // f32 (exactly widened) and f64
-  std::string s;      // STRING
+  uint64_t u = 0;  // unsigned integers and bool
+  int64_t i = 0;   // signed integers
+  double f = 0;    // f32 (exactly widened) and f64
+  std::string s;   // STRING
   ValueType array_type = ValueType::U8;
   std::vector<Value> array;
 

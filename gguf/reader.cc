@@ -15,7 +15,8 @@ constexpr uint32_t kMaxArrayNesting = 8;
 // Bounds-checked little-endian cursor over the file image.
 class Cursor {
  public:
-  Cursor(const uint8_t* data, uint64_t size, const std::string& path) : data_(data), size_(size), path_(path) {}
+  Cursor(const uint8_t* data, uint64_t size, const std::string& path)
+      : data_(data), size_(size), path_(path) {}
 
   uint64_t position() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
@@ -32,8 +33,8 @@ class Cursor {
   std::string read_string(const char* what) {
     const uint64_t length = read<uint64_t>(what);
     if (length > remaining())
-      fail(path_, ": ", what, " at byte ", pos_ - 8, " claims ", length, " bytes but only ", remaining(),
-           " remain in the file");
+      fail(path_, ": ", what, " at byte ", pos_ - 8, " claims ", length, " bytes but only ",
+           remaining(), " remain in the file");
     std::string s(reinterpret_cast<const char*>(data_ + pos_), length);
     pos_ += length;
     return s;
@@ -51,57 +52,91 @@ uint64_t min_value_bytes(ValueType type) {
   switch (type) {
     case ValueType::U8:
     case ValueType::I8:
-    case ValueType::BOOL: return 1;
+    case ValueType::BOOL:
+      return 1;
     case ValueType::U16:
-    case ValueType::I16: return 2;
+    case ValueType::I16:
+      return 2;
     case ValueType::U32:
     case ValueType::I32:
-    case ValueType::F32: return 4;
+    case ValueType::F32:
+      return 4;
     case ValueType::U64:
     case ValueType::I64:
     case ValueType::F64:
-    case ValueType::STRING: return 8;
-    case ValueType::ARRAY: return 12;
+    case ValueType::STRING:
+      return 8;
+    case ValueType::ARRAY:
+      return 12;
   }
   return 1;
 }
 
-bool valid_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::F64); }
+bool valid_value_type(uint32_t t) {
+  return t <= static_cast<uint32_t>(ValueType::F64);
+}
 
-Value read_value(Cursor& cur, ValueType type, uint32_t depth, const std::string& path, const std::string& key) {
+Value read_value(Cursor& cur, ValueType type, uint32_t depth, const std::string& path,
+                 const std::string& key) {
   Value v;
   v.type = type;
   switch (type) {
-    case ValueType::U8: v.u = cur.read<uint8_t>("u8 value"); break;
-    case ValueType::I8: v.i = cur.read<int8_t>("i8 value"); break;
-    case ValueType::U16: v.u = cur.read<uint16_t>("u16 value"); break;
-    case ValueType::I16: v.i = cur.read<int16_t>("i16 value"); break;
-    case ValueType::U32: v.u = cur.read<uint32_t>("u32 value"); break;
-    case ValueType::I32: v.i = cur.read<int32_t>("i32 value"); break;
-    case ValueType::U64: v.u = cur.read<uint64_t>("u64 value"); break;
-    case ValueType::I64: v.i = cur.read<int64_t>("i64 value"); break;
-    case ValueType::F32: v.f = cur.read<float>("f32 value"); break;
-    case ValueType::F64: v.f = cur.read<double>("f64 value"); break;
+    case ValueType::U8:
+      v.u = cur.read<uint8_t>("u8 value");
+      break;
+    case ValueType::I8:
+      v.i = cur.read<int8_t>("i8 value");
+      break;
+    case ValueType::U16:
+      v.u = cur.read<uint16_t>("u16 value");
+      break;
+    case ValueType::I16:
+      v.i = cur.read<int16_t>("i16 value");
+      break;
+    case ValueType::U32:
+      v.u = cur.read<uint32_t>("u32 value");
+      break;
+    case ValueType::I32:
+      v.i = cur.read<int32_t>("i32 value");
+      break;
+    case ValueType::U64:
+      v.u = cur.read<uint64_t>("u64 value");
+      break;
+    case ValueType::I64:
+      v.i = cur.read<int64_t>("i64 value");
+      break;
+    case ValueType::F32:
+      v.f = cur.read<float>("f32 value");
+      break;
+    case ValueType::F64:
+      v.f = cur.read<double>("f64 value");
+      break;
     case ValueType::BOOL: {
       const uint8_t b = cur.read<uint8_t>("bool value");
-      if (b > 1) fail(path, ": metadata key '", key, "' has bool value ", int(b), " (must be 0 or 1)");
+      if (b > 1)
+        fail(path, ": metadata key '", key, "' has bool value ", int(b), " (must be 0 or 1)");
       v.u = b;
       break;
     }
-    case ValueType::STRING: v.s = cur.read_string("string value"); break;
+    case ValueType::STRING:
+      v.s = cur.read_string("string value");
+      break;
     case ValueType::ARRAY: {
       if (depth >= kMaxArrayNesting)
-        fail(path, ": metadata key '", key, "' nests arrays deeper than ", kMaxArrayNesting, " levels");
+        fail(path, ": metadata key '", key, "' nests arrays deeper than ", kMaxArrayNesting,
+             " levels");
       const uint32_t element_type = cur.read<uint32_t>("array element type");
       if (!valid_value_type(element_type))
         fail(path, ": metadata key '", key, "' has an array of unknown value type ", element_type);
       v.array_type = static_cast<ValueType>(element_type);
       const uint64_t count = cur.read<uint64_t>("array length");
       if (count > cur.remaining() / min_value_bytes(v.array_type))
-        fail(path, ": metadata key '", key, "' claims an array of ", count, " ", value_type_name(v.array_type),
-             " values but only ", cur.remaining(), " bytes remain in the file");
+        fail(path, ": metadata key '", key, "' claims an array of ", count, " ",
+             value_type_name(v.array_type), " values but only ", cur.remaining(),
+             " bytes remain in the file");
       v.array.reserve(count);
-      for (uint64_t k = 0; k < count; ++k) v.array.push_back(read_value(cur, v.array_type, depth + 1, path, key));
+      for (uint64_t k = 0; k < count; ++k)
+        v.array.push_back(read_value(cur, v.array_type, depth + 1, path, key));
       break;
     }
   }
@@ -144,7 +179,8 @@ void GgufFile::parse() {
   const uint32_t magic = cur.read<uint32_t>("magic");
   if (magic != kMagic) fail(path_, ": not a GGUF file (bad magic 0x", std::hex, magic, ")");
   version_ = cur.read<uint32_t>("version");
-  if (version_ != 2 && version_ != 3) fail(path_, ": unsupported GGUF version ", version_, " (expected 3)");
+  if (version_ != 2 && version_ != 3)
+    fail(path_, ": unsupported GGUF version ", version_, " (expected 3)");
   const uint64_t n_tensors = cur.read<uint64_t>("tensor count");
   const uint64_t n_kv = cur.read<uint64_t>("metadata count");
   // Each key-value pair needs at least a key length, a type and one value byte; each tensor
@@ -160,9 +196,11 @@ void GgufFile::parse() {
     kv.key = cur.read_string("metadata key");
     if (kv.key.empty()) fail(path_, ": metadata entry ", k, " has an empty key");
     const uint32_t type = cur.read<uint32_t>("metadata value type");
-    if (!valid_value_type(type)) fail(path_, ": metadata key '", kv.key, "' has unknown value type ", type);
+    if (!valid_value_type(type))
+      fail(path_, ": metadata key '", kv.key, "' has unknown value type ", type);
     kv.value = read_value(cur, static_cast<ValueType>(type), 0, path_, kv.key);
-    if (!key_index_.emplace(kv.key, metadata_.size()).second) fail(path_, ": duplicate metadata key '", kv.key, "'");
+    if (!key_index_.emplace(kv.key, metadata_.size()).second)
+      fail(path_, ": duplicate metadata key '", kv.key, "'");
     metadata_.push_back(std::move(kv));
   }
 
@@ -179,10 +217,12 @@ void GgufFile::parse() {
     TensorInfo info;
     info.name = cur.read_string("tensor name");
     if (info.name.empty()) fail(path_, ": tensor ", k, " has an empty name");
-    if (info.name.size() > 1024) fail(path_, ": tensor ", k, " has a name of ", info.name.size(), " bytes");
+    if (info.name.size() > 1024)
+      fail(path_, ": tensor ", k, " has a name of ", info.name.size(), " bytes");
     const uint32_t n_dims = cur.read<uint32_t>("tensor dimension count");
     if (n_dims == 0 || n_dims > kMaxDims)
-      fail(path_, ": tensor '", info.name, "' has ", n_dims, " dimensions (1..", kMaxDims, " allowed)");
+      fail(path_, ": tensor '", info.name, "' has ", n_dims, " dimensions (1..", kMaxDims,
+           " allowed)");
     uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t dim = cur.read<uint64_t>("tensor dimension");
@@ -190,7 +230,8 @@ void GgufFile::parse() {
         fail(path_, ": tensor '", info.name, "' dimension ", d, " = ", dim, " is out of range");
       if (__builtin_mul_overflow(elements, dim, &elements) ||
           elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        fail(path_, ": tensor '", info.name, "' element count overflows (dimension ", d, " = ", dim, ")");
+        fail(path_, ": tensor '", info.name, "' element count overflows (dimension ", d, " = ", dim,
+             ")");
       info.dims.push_back(static_cast<int64_t>(dim));
     }
     info.elements = elements;
@@ -199,13 +240,13 @@ void GgufFile::parse() {
     if (traits == nullptr) fail(path_, ": tensor '", info.name, "' has unknown type id ", type);
     info.type = static_cast<TensorType>(type);
     if (info.dims[0] % traits->block_elems != 0)
-      fail(path_, ": tensor '", info.name, "' row length ", info.dims[0], " is not a multiple of the ", traits->name,
-           " block size ", traits->block_elems);
+      fail(path_, ": tensor '", info.name, "' row length ", info.dims[0],
+           " is not a multiple of the ", traits->name, " block size ", traits->block_elems);
     info.size_bytes = *bytes_for_elements(info.type, elements);
     info.offset = cur.read<uint64_t>("tensor offset");
     if (info.offset % alignment_ != 0)
-      fail(path_, ": tensor '", info.name, "' offset ", info.offset, " is not a multiple of the alignment ",
-           alignment_);
+      fail(path_, ": tensor '", info.name, "' offset ", info.offset,
+           " is not a multiple of the alignment ", alignment_);
     if (!tensor_index_.emplace(info.name, tensors_.size()).second)
       fail(path_, ": duplicate tensor name '", info.name, "'");
     tensors_.push_back(std::move(info));
@@ -213,14 +254,14 @@ void GgufFile::parse() {
 
   data_offset_ = (cur.position() + alignment_ - 1) / alignment_ * alignment_;
   if (!tensors_.empty() && data_offset_ > size_)
-    fail(path_, ": tensor data section would start at byte ", data_offset_, " past the end of the file (", size_,
-         " bytes)");
+    fail(path_, ": tensor data section would start at byte ", data_offset_,
+         " past the end of the file (", size_, " bytes)");
   for (TensorInfo& info : tensors_) {
     uint64_t begin = 0, end = 0;
     if (__builtin_add_overflow(data_offset_, info.offset, &begin) ||
         __builtin_add_overflow(begin, info.size_bytes, &end) || end > size_)
-      fail(path_, ": tensor '", info.name, "' data (", info.size_bytes, " bytes at offset ", info.offset,
-           ") extends past the end of the file (", size_, " bytes)");
+      fail(path_, ": tensor '", info.name, "' data (", info.size_bytes, " bytes at offset ",
+           info.offset, ") extends past the end of the file (", size_, " bytes)");
     info.offset = begin;
   }
 }
@@ -241,9 +282,11 @@ const Value& GgufFile::require(std::string_view key) const {
   return *v;
 }
 
-void GgufFile::type_error(std::string_view key, std::string_view expected, const Value& found) const {
+void GgufFile::type_error(std::string_view key, std::string_view expected,
+                          const Value& found) const {
   std::string found_name(value_type_name(found.type));
-  if (found.type == ValueType::ARRAY) found_name = str_cat("array of ", value_type_name(found.array_type));
+  if (found.type == ValueType::ARRAY)
+    found_name = str_cat("array of ", value_type_name(found.array_type));
   fail(path_, ": metadata key '", key, "': expected ", expected, ", found ", found_name);
 }
 
@@ -271,14 +314,16 @@ uint64_t GgufFile::get_u64(std::string_view key) const {
   int64_t s;
   uint64_t u;
   bool negative;
-  if (v.type == ValueType::BOOL || !integer_value(v, &s, &u, &negative)) type_error(key, "an unsigned integer", v);
+  if (v.type == ValueType::BOOL || !integer_value(v, &s, &u, &negative))
+    type_error(key, "an unsigned integer", v);
   if (negative) fail(path_, ": metadata key '", key, "' has negative value ", s);
   return u;
 }
 
 uint32_t GgufFile::get_u32(std::string_view key) const {
   const uint64_t u = get_u64(key);
-  if (u > std::numeric_limits<uint32_t>::max()) fail(path_, ": metadata key '", key, "' value ", u, " exceeds u32");
+  if (u > std::numeric_limits<uint32_t>::max())
+    fail(path_, ": metadata key '", key, "' value ", u, " exceeds u32");
   return static_cast<uint32_t>(u);
 }
 
@@ -287,7 +332,8 @@ int64_t GgufFile::get_i64(std::string_view key) const {
   int64_t s;
   uint64_t u;
   bool negative;
-  if (v.type == ValueType::BOOL || !integer_value(v, &s, &u, &negative)) type_error(key, "an integer", v);
+  if (v.type == ValueType::BOOL || !integer_value(v, &s, &u, &negative))
+    type_error(key, "an integer", v);
   if (!is_signed_integer(v.type) && u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     fail(path_, ": metadata key '", key, "' value ", u, " exceeds i64");
   return s;
@@ -342,12 +388,15 @@ std::optional<std::string> GgufFile::get_string_opt(std::string_view key) const 
 
 std::vector<int64_t> GgufFile::get_int_array(std::string_view key) const {
   const Value& v = require(key);
-  if (v.type != ValueType::ARRAY || !is_integer(v.array_type)) type_error(key, "array of integers", v);
+  if (v.type != ValueType::ARRAY || !is_integer(v.array_type))
+    type_error(key, "array of integers", v);
   std::vector<int64_t> out;
   out.reserve(v.array.size());
   for (const Value& item : v.array) {
-    if (!is_signed_integer(item.type) && item.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      fail(path_, ": metadata key '", key, "' element ", out.size(), " value ", item.u, " exceeds i64");
+    if (!is_signed_integer(item.type) &&
+        item.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      fail(path_, ": metadata key '", key, "' element ", out.size(), " value ", item.u,
+           " exceeds i64");
     out.push_back(is_signed_integer(item.type) ? item.i : static_cast<int64_t>(item.u));
   }
   return out;
@@ -360,9 +409,10 @@ std::vector<double> GgufFile::get_float_array(std::string_view key) const {
   std::vector<double> out;
   out.reserve(v.array.size());
   for (const Value& item : v.array)
-    out.push_back(is_float(item.type) ? item.f
-                                       : (is_signed_integer(item.type) ? static_cast<double>(item.i)
-                                                                       : static_cast<double>(item.u)));
+    out.push_back(is_float(item.type)
+                      ? item.f
+                      : (is_signed_integer(item.type) ? static_cast<double>(item.i)
+                                                      : static_cast<double>(item.u)));
   return out;
 }
 

@@ -26,7 +26,7 @@ struct TensorInfo {
   std::string name;
   std::vector<int64_t> dims;  // ne0 first (contiguous)
   TensorType type = TensorType::F32;
-  uint64_t offset = 0;        // absolute byte offset in the file
+  uint64_t offset = 0;  // absolute byte offset in the file
   uint64_t size_bytes = 0;
   uint64_t elements = 0;
 
@@ -80,7 +80,8 @@ class GgufFile {
   GgufFile() = default;
   void parse();
   const Value& require(std::string_view key) const;
-  [[noreturn]] void type_error(std::string_view key, std::string_view expected, const Value& found) const;
+  [[noreturn]] void type_error(std::string_view key, std::string_view expected,
+                               const Value& found) const;
 
   std::string path_;
   MappedFile mapping_;

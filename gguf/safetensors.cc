@@ -23,10 +23,12 @@ struct DTypeEntry {
 };
 
 constexpr DTypeEntry kDTypes[] = {
-    {"F64", SafeDType::F64, 8},    {"F32", SafeDType::F32, 4}, {"F16", SafeDType::F16, 2},
-    {"BF16", SafeDType::BF16, 2},  {"F8_E4M3", SafeDType::F8_E4M3, 1}, {"F8_E8M0", SafeDType::F8_E8M0, 1},
-    {"I64", SafeDType::I64, 8},    {"I32", SafeDType::I32, 4}, {"I16", SafeDType::I16, 2},
-    {"I8", SafeDType::I8, 1},      {"U8", SafeDType::U8, 1},   {"BOOL", SafeDType::BOOL, 1},
+    {"F64", SafeDType::F64, 8},         {"F32", SafeDType::F32, 4},
+    {"F16", SafeDType::F16, 2},         {"BF16", SafeDType::BF16, 2},
+    {"F8_E4M3", SafeDType::F8_E4M3, 1}, {"F8_E8M0", SafeDType::F8_E8M0, 1},
+    {"I64", SafeDType::I64, 8},         {"I32", SafeDType::I32, 4},
+    {"I16", SafeDType::I16, 2},         {"I8", SafeDType::I8, 1},
+    {"U8", SafeDType::U8, 1},           {"BOOL", SafeDType::BOOL, 1},
 };
 
 }  // namespace
@@ -61,7 +63,8 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string& path) 
   return file;
 }
 
-std::unique_ptr<SafeTensorsFile> SafeTensorsFile::parse_bytes(std::vector<uint8_t> bytes, const std::string& label) {
+std::unique_ptr<SafeTensorsFile> SafeTensorsFile::parse_bytes(std::vector<uint8_t> bytes,
+                                                              const std::string& label) {
   std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
   file->path_ = label;
   file->owned_ = std::move(bytes);
@@ -77,7 +80,8 @@ void SafeTensorsFile::parse() {
   std::memcpy(&header_len, base_, 8);
   if (header_len > size_ - 8)
     fail(path_, ": header length ", header_len, " exceeds the file size (", size_, " bytes)");
-  if (header_len > kMaxHeaderBytes) fail(path_, ": header of ", header_len, " bytes is implausibly large");
+  if (header_len > kMaxHeaderBytes)
+    fail(path_, ": header of ", header_len, " bytes is implausibly large");
   const std::string_view text(reinterpret_cast<const char*>(base_ + 8), header_len);
   const nlohmann::json header = parse_json_limited(text, path_, {kMaxHeaderBytes, 8});
   if (!header.is_object()) fail(path_, ": header is not a JSON object");
@@ -99,19 +103,23 @@ void SafeTensorsFile::parse() {
     t.name = name;
     t.file = std::filesystem::path(path_).filename().string();
     const auto dtype = entry.find("dtype");
-    if (dtype == entry.end() || !dtype->is_string()) fail(path_, ": tensor '", name, "' lacks a dtype string");
+    if (dtype == entry.end() || !dtype->is_string())
+      fail(path_, ": tensor '", name, "' lacks a dtype string");
     const std::string dtype_name = dtype->get<std::string>();
     const DTypeEntry* known = nullptr;
     for (const auto& e : kDTypes)
       if (dtype_name == e.name) known = &e;
-    if (known == nullptr) fail(path_, ": tensor '", name, "' has unsupported dtype '", dtype_name, "'");
+    if (known == nullptr)
+      fail(path_, ": tensor '", name, "' has unsupported dtype '", dtype_name, "'");
     t.dtype = known->dtype;
 
     const auto shape = entry.find("shape");
-    if (shape == entry.end() || !shape->is_array()) fail(path_, ": tensor '", name, "' lacks a shape array");
+    if (shape == entry.end() || !shape->is_array())
+      fail(path_, ": tensor '", name, "' lacks a shape array");
     uint64_t elements = 1;
     for (const auto& d : *shape) {
-      if (!d.is_number_unsigned()) fail(path_, ": tensor '", name, "' has a non-integer or negative dimension");
+      if (!d.is_number_unsigned())
+        fail(path_, ": tensor '", name, "' has a non-integer or negative dimension");
       const uint64_t dim = d.get<uint64_t>();
       if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
           __builtin_mul_overflow(elements, dim, &elements))
@@ -121,18 +129,18 @@ void SafeTensorsFile::parse() {
     t.elements = elements;
 
     const auto offsets = entry.find("data_offsets");
-    if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
-        !(*offsets)[1].is_number_unsigned())
+    if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 ||
+        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned())
       fail(path_, ": tensor '", name, "' lacks data_offsets [begin, end]");
     const uint64_t begin = (*offsets)[0].get<uint64_t>();
     const uint64_t end = (*offsets)[1].get<uint64_t>();
     if (begin > end || end > data_size)
-      fail(path_, ": tensor '", name, "' data_offsets [", begin, ", ", end, "] lie outside the data section of ",
-           data_size, " bytes");
+      fail(path_, ": tensor '", name, "' data_offsets [", begin, ", ", end,
+           "] lie outside the data section of ", data_size, " bytes");
     uint64_t expected = 0;
     if (__builtin_mul_overflow(elements, known->size, &expected) || expected != end - begin)
-      fail(path_, ": tensor '", name, "' has ", end - begin, " bytes but shape ", t.shape_string(), " of ",
-           dtype_name, " needs ", elements * known->size);
+      fail(path_, ": tensor '", name, "' has ", end - begin, " bytes but shape ", t.shape_string(),
+           " of ", dtype_name, " needs ", elements * known->size);
     t.data = base_ + data_start + begin;
     t.size_bytes = end - begin;
     if (t.size_bytes > 0) ranges.emplace_back(begin, end);
@@ -167,7 +175,8 @@ SafeTensorsCheckpoint SafeTensorsCheckpoint::open(const std::string& directory) 
       fail(index_path.string(), ": lacks a 'weight_map' object");
     std::map<std::string, std::vector<std::string>> by_shard;
     for (const auto& [name, shard] : map->items()) {
-      if (!shard.is_string()) fail(index_path.string(), ": weight_map entry '", name, "' is not a string");
+      if (!shard.is_string())
+        fail(index_path.string(), ": weight_map entry '", name, "' is not a string");
       const std::string shard_name = shard.get<std::string>();
       if (shard_name.find('/') != std::string::npos || shard_name == "..")
         fail(index_path.string(), ": shard name '", shard_name, "' must be a plain file name");
@@ -176,24 +185,28 @@ SafeTensorsCheckpoint SafeTensorsCheckpoint::open(const std::string& directory) 
     for (const auto& [shard_name, names] : by_shard) {
       const fs::path shard_path = fs::path(directory) / shard_name;
       if (!fs::exists(shard_path))
-        fail(shard_path.string(), ": shard listed in the index (for tensor '", names.front(), "') is missing");
+        fail(shard_path.string(), ": shard listed in the index (for tensor '", names.front(),
+             "') is missing");
       ckpt.shards_.push_back(SafeTensorsFile::open(shard_path.string()));
       const SafeTensorsFile& file = *ckpt.shards_.back();
       std::set<std::string> listed(names.begin(), names.end());
       for (const std::string& name : names) {
         const SafeTensor* t = file.find(name);
         if (t == nullptr)
-          fail(shard_path.string(), ": tensor '", name, "' is listed in the index for this shard but not present");
+          fail(shard_path.string(), ": tensor '", name,
+               "' is listed in the index for this shard but not present");
         ckpt.index_.emplace(name, t);
       }
       for (const auto& [name, tensor] : file.tensors())
-        if (!listed.count(name)) fail(shard_path.string(), ": holds tensor '", name, "' that the index does not list");
+        if (!listed.count(name))
+          fail(shard_path.string(), ": holds tensor '", name, "' that the index does not list");
     }
   } else {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(directory))
       if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
-    if (files.empty()) fail(directory, ": no model.safetensors.index.json and no .safetensors files");
+    if (files.empty())
+      fail(directory, ": no model.safetensors.index.json and no .safetensors files");
     std::sort(files.begin(), files.end());
     for (const auto& path : files) {
       ckpt.shards_.push_back(SafeTensorsFile::open(path.string()));

@@ -36,7 +36,8 @@ class SafeTensorsFile {
  public:
   // Throws dsv4::Error "<path>: <defect>".
   static std::unique_ptr<SafeTensorsFile> open(const std::string& path);
-  static std::unique_ptr<SafeTensorsFile> parse_bytes(std::vector<uint8_t> bytes, const std::string& label);
+  static std::unique_ptr<SafeTensorsFile> parse_bytes(std::vector<uint8_t> bytes,
+                                                      const std::string& label);
 
   const std::string& path() const { return path_; }
   const std::map<std::string, SafeTensor>& tensors() const { return tensors_; }

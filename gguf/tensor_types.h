@@ -47,9 +47,9 @@ enum class TensorType : uint32_t {
 };
 
 struct TypeTraits {
-  const char* name;       // as ggml prints it: "f32", "q8_0", "mxfp4", ...
-  uint32_t block_elems;   // elements per block (1 for plain types)
-  uint32_t block_bytes;   // bytes per block
+  const char* name;      // as ggml prints it: "f32", "q8_0", "mxfp4", ...
+  uint32_t block_elems;  // elements per block (1 for plain types)
+  uint32_t block_bytes;  // bytes per block
 };
 
 // Traits of a ggml type id, or nullptr for ids that ggml does not define (4, 5, 31-33, 36-38, >39).

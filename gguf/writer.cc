@@ -21,25 +21,49 @@ void put_string(AtomicFileWriter& out, const std::string& s) {
 
 void put_value(AtomicFileWriter& out, const Value& v, const std::string& key) {
   switch (v.type) {
-    case ValueType::U8: put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
-    case ValueType::I8: put<int8_t>(out, static_cast<int8_t>(v.i)); break;
-    case ValueType::U16: put<uint16_t>(out, static_cast<uint16_t>(v.u)); break;
-    case ValueType::I16: put<int16_t>(out, static_cast<int16_t>(v.i)); break;
-    case ValueType::U32: put<uint32_t>(out, static_cast<uint32_t>(v.u)); break;
-    case ValueType::I32: put<int32_t>(out, static_cast<int32_t>(v.i)); break;
-    case ValueType::U64: put<uint64_t>(out, v.u); break;
-    case ValueType::I64: put<int64_t>(out, v.i); break;
-    case ValueType::F32: put<float>(out, static_cast<float>(v.f)); break;
-    case ValueType::F64: put<double>(out, v.f); break;
-    case ValueType::BOOL: put<uint8_t>(out, v.u ? 1 : 0); break;
-    case ValueType::STRING: put_string(out, v.s); break;
+    case ValueType::U8:
+      put<uint8_t>(out, static_cast<uint8_t>(v.u));
+      break;
+    case ValueType::I8:
+      put<int8_t>(out, static_cast<int8_t>(v.i));
+      break;
+    case ValueType::U16:
+      put<uint16_t>(out, static_cast<uint16_t>(v.u));
+      break;
+    case ValueType::I16:
+      put<int16_t>(out, static_cast<int16_t>(v.i));
+      break;
+    case ValueType::U32:
+      put<uint32_t>(out, static_cast<uint32_t>(v.u));
+      break;
+    case ValueType::I32:
+      put<int32_t>(out, static_cast<int32_t>(v.i));
+      break;
+    case ValueType::U64:
+      put<uint64_t>(out, v.u);
+      break;
+    case ValueType::I64:
+      put<int64_t>(out, v.i);
+      break;
+    case ValueType::F32:
+      put<float>(out, static_cast<float>(v.f));
+      break;
+    case ValueType::F64:
+      put<double>(out, v.f);
+      break;
+    case ValueType::BOOL:
+      put<uint8_t>(out, v.u ? 1 : 0);
+      break;
+    case ValueType::STRING:
+      put_string(out, v.s);
+      break;
     case ValueType::ARRAY:
       put<uint32_t>(out, static_cast<uint32_t>(v.array_type));
       put<uint64_t>(out, v.array.size());
       for (const Value& item : v.array) {
         if (item.type != v.array_type)
-          fail("GGUF metadata '", key, "': array element of type ", value_type_name(item.type), " in an array of ",
-               value_type_name(v.array_type));
+          fail("GGUF metadata '", key, "': array element of type ", value_type_name(item.type),
+               " in an array of ", value_type_name(v.array_type));
         put_value(out, item, key);
       }
       break;
@@ -48,8 +72,10 @@ void put_value(AtomicFileWriter& out, const Value& v, const std::string& key) {
 
 }  // namespace
 
-GgufWriter::GgufWriter(const std::string& path, uint32_t alignment) : path_(path), alignment_(alignment) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) fail(path, ": GGUF alignment must be a power of two");
+GgufWriter::GgufWriter(const std::string& path, uint32_t alignment)
+    : path_(path), alignment_(alignment) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+    fail(path, ": GGUF alignment must be a power of two");
   if (alignment != kDefaultAlignment) add_metadata("general.alignment", Value::of_u32(alignment));
 }
 
@@ -63,8 +89,10 @@ void GgufWriter::add_metadata(std::string key, Value value) {
 
 size_t GgufWriter::add_tensor(std::string name, std::vector<int64_t> dims, TensorType type) {
   if (header_written_) fail(path_, ": tensor '", name, "' declared after the header was written");
-  if (name.empty() || name.size() > 63) fail(path_, ": tensor name '", name, "' must be 1..63 bytes");
-  if (dims.empty() || dims.size() > kMaxDims) fail(path_, ": tensor '", name, "' must have 1..4 dimensions");
+  if (name.empty() || name.size() > 63)
+    fail(path_, ": tensor name '", name, "' must be 1..63 bytes");
+  if (dims.empty() || dims.size() > kMaxDims)
+    fail(path_, ": tensor '", name, "' must have 1..4 dimensions");
   uint64_t elements = 1;
   for (int64_t d : dims) {
     if (d < 0 || __builtin_mul_overflow(elements, static_cast<uint64_t>(d), &elements))
@@ -72,8 +100,8 @@ size_t GgufWriter::add_tensor(std::string name, std::vector<int64_t> dims, Tenso
   }
   const auto size = bytes_for_elements(type, elements);
   if (!size || dims[0] % type_traits(type).block_elems != 0)
-    fail(path_, ": tensor '", name, "' row of ", dims[0], " elements is not a whole number of ", type_name(type),
-         " blocks");
+    fail(path_, ": tensor '", name, "' row of ", dims[0], " elements is not a whole number of ",
+         type_name(type), " blocks");
   if (!names_.insert(name).second) fail(path_, ": duplicate tensor name '", name, "'");
   tensors_.push_back({std::move(name), std::move(dims), type, *size, next_offset_});
   next_offset_ += (*size + alignment_ - 1) / alignment_ * alignment_;

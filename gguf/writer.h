@@ -59,7 +59,7 @@ class GgufWriter {
   uint64_t next_offset_ = 0;
   std::unique_ptr<AtomicFileWriter> out_;
   bool header_written_ = false;
-  size_t current_ = 0;          // tensor receiving data
+  size_t current_ = 0;  // tensor receiving data
   uint64_t current_written_ = 0;
 };
 

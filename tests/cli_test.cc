@@ -12,8 +12,8 @@ using dsv4::testing::run_process;
 
 namespace {
 
-const char* const kSubcommands[] = {"run",     "chat",   "serve",    "bench",  "convert", "synth",
-                                    "inspect", "tokenize", "render", "parse",  "logits"};
+const char* const kSubcommands[] = {"run",     "chat",     "serve",  "bench", "convert", "synth",
+                                    "inspect", "tokenize", "render", "parse", "logits"};
 
 size_t line_count(const std::string& s) {
   size_t n = 0;
@@ -95,8 +95,9 @@ TEST_CASE("defective GGUF files: exit 1 and one line naming the defect") {
     const std::string name = c.name;
     CAPTURE(name);
     const std::string path = dsv4::testing::scratch_dir() + "/defect-" + c.name + ".gguf";
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(c.file.bytes.data()),
-                                                 static_cast<std::streamsize>(c.file.bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(c.file.bytes.data()),
+               static_cast<std::streamsize>(c.file.bytes.size()));
     const auto r = run_process({dsv4_binary(), "inspect", path});
     CHECK(r.status == 1);
     CHECK(r.err.rfind("dsv4: error: " + path + ": ", 0) == 0);

@@ -16,7 +16,9 @@ namespace {
 // A valid file: two metadata keys, one f32 tensor of 8 elements.
 GgufBuilder valid_file() {
   GgufBuilder b;
-  b.header(3, 1, 2).kv_string("general.architecture", "deepseek4").kv_u32("deepseek4.block_count", 43);
+  b.header(3, 1, 2)
+      .kv_string("general.architecture", "deepseek4")
+      .kv_u32("deepseek4.block_count", 43);
   b.tensor("token_embd.weight", {8}, 0, 0).align().data(32, 1);
   return b;
 }

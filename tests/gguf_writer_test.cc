@@ -58,9 +58,10 @@ TEST_CASE("round trip of every metadata type and every tensor type is byte-ident
   const std::string path = dsv4::testing::scratch_dir() + "/roundtrip.gguf";
   const std::string path2 = dsv4::testing::scratch_dir() + "/roundtrip2.gguf";
   const std::vector<KeyValue> kvs = every_metadata_type();
-  const TensorType types[] = {TensorType::F32,  TensorType::F16,     TensorType::BF16,  TensorType::Q8_0,
-                              TensorType::Q2_K, TensorType::Q4_K,    TensorType::Q8_K,  TensorType::IQ2_XXS,
-                              TensorType::MXFP4, TensorType::I8,     TensorType::I32,   TensorType::I64};
+  const TensorType types[] = {TensorType::F32,  TensorType::F16,     TensorType::BF16,
+                              TensorType::Q8_0, TensorType::Q2_K,    TensorType::Q4_K,
+                              TensorType::Q8_K, TensorType::IQ2_XXS, TensorType::MXFP4,
+                              TensorType::I8,   TensorType::I32,     TensorType::I64};
   std::mt19937 rng(7);
   std::vector<std::vector<uint8_t>> payloads;
   {
@@ -114,10 +115,12 @@ TEST_CASE("10,000 tensors write and read in bounded memory") {
   {
     GgufWriter w(path);
     w.add_metadata("general.architecture", Value::of_string("test"));
-    for (int k = 0; k < kTensors; ++k) w.add_tensor("blk." + std::to_string(k) + ".weight", {kElems}, TensorType::F32);
+    for (int k = 0; k < kTensors; ++k)
+      w.add_tensor("blk." + std::to_string(k) + ".weight", {kElems}, TensorType::F32);
     std::vector<float> row(kElems);
     for (int k = 0; k < kTensors; ++k) {
-      for (int64_t i = 0; i < kElems; ++i) row[static_cast<size_t>(i)] = static_cast<float>(k) + 1e-3f * i;
+      for (int64_t i = 0; i < kElems; ++i)
+        row[static_cast<size_t>(i)] = static_cast<float>(k) + 1e-3f * i;
       w.write_tensor_data(row.data(), row.size() * sizeof(float));
     }
     w.finish();
@@ -146,12 +149,13 @@ TEST_CASE("writer refuses inconsistent declarations") {
   const std::string path = dsv4::testing::scratch_dir() + "/bad.gguf";
   GgufWriter w(path);
   w.add_tensor("a", {32}, TensorType::Q8_0);
-  CHECK_THROWS_WITH_AS(w.add_tensor("a", {32}, TensorType::F32), doctest::Contains("duplicate tensor name"),
+  CHECK_THROWS_WITH_AS(w.add_tensor("a", {32}, TensorType::F32),
+                       doctest::Contains("duplicate tensor name"), dsv4::Error);
+  CHECK_THROWS_WITH_AS(w.add_tensor("b", {33}, TensorType::Q8_0), doctest::Contains("whole number"),
                        dsv4::Error);
-  CHECK_THROWS_WITH_AS(w.add_tensor("b", {33}, TensorType::Q8_0), doctest::Contains("whole number"), dsv4::Error);
   w.add_metadata("k", Value::of_u8(1));
-  CHECK_THROWS_WITH_AS(w.add_metadata("k", Value::of_u8(2)), doctest::Contains("duplicate metadata key"),
-                       dsv4::Error);
+  CHECK_THROWS_WITH_AS(w.add_metadata("k", Value::of_u8(2)),
+                       doctest::Contains("duplicate metadata key"), dsv4::Error);
   std::vector<uint8_t> data(10);
   w.write_tensor_data(data.data(), data.size());
   CHECK_THROWS_WITH_AS(w.finish(), doctest::Contains("received 10 of its 34 bytes"), dsv4::Error);

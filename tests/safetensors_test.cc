@@ -70,28 +70,33 @@ TEST_CASE("tiny-a with a missing shard is a clear error") {
   const fs::path copy = fs::path(dsv4::testing::scratch_dir()) / "tiny-a-missing-shard";
   fs::remove_all(copy);
   fs::create_directories(copy);
-  fs::copy_file(fs::path(*dir) / "model.safetensors.index.json", copy / "model.safetensors.index.json");
-  fs::create_symlink(fs::path(*dir) / "model-00001-of-00002.safetensors", copy / "model-00001-of-00002.safetensors");
-  CHECK_THROWS_WITH_AS(SafeTensorsCheckpoint::open(copy.string()),
-                       doctest::Contains("model-00002-of-00002.safetensors: shard listed in the index"), dsv4::Error);
+  fs::copy_file(fs::path(*dir) / "model.safetensors.index.json",
+                copy / "model.safetensors.index.json");
+  fs::create_symlink(fs::path(*dir) / "model-00001-of-00002.safetensors",
+                     copy / "model-00001-of-00002.safetensors");
+  CHECK_THROWS_WITH_AS(
+      SafeTensorsCheckpoint::open(copy.string()),
+      doctest::Contains("model-00002-of-00002.safetensors: shard listed in the index"),
+      dsv4::Error);
 }
 
 TEST_CASE("header defects are named") {
   CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 16).empty());
-  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", 16).find("outside the data section") !=
-        std::string::npos);
-  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[5],"data_offsets":[0,16]}})", 16).find("needs 20") !=
-        std::string::npos);
-  CHECK(parse_error(R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", 16).find("unsupported dtype 'Q4'") !=
-        std::string::npos);
-  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", 16).find("negative") !=
-        std::string::npos);
+  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", 16)
+            .find("outside the data section") != std::string::npos);
+  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[5],"data_offsets":[0,16]}})", 16)
+            .find("needs 20") != std::string::npos);
+  CHECK(parse_error(R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", 16)
+            .find("unsupported dtype 'Q4'") != std::string::npos);
+  CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", 16)
+            .find("negative") != std::string::npos);
   CHECK(parse_error(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                     R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
                     16)
             .find("overlap") != std::string::npos);
   CHECK(parse_error(R"({"a":)", 16).find("invalid JSON") != std::string::npos);
-  CHECK(parse_error(std::string(100, '[') + std::string(100, ']'), 0).find("nesting depth") != std::string::npos);
+  CHECK(parse_error(std::string(100, '[') + std::string(100, ']'), 0).find("nesting depth") !=
+        std::string::npos);
   {
     std::vector<uint8_t> bytes = safetensors_image("{}", 0);
     const uint64_t huge = uint64_t{1} << 40;

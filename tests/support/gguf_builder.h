@@ -27,11 +27,19 @@ class GgufBuilder {
     return *this;
   }
   GgufBuilder& header(uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
-    return put<uint32_t>(0x46554747).put<uint32_t>(version).put<uint64_t>(n_tensors).put<uint64_t>(n_kv);
+    return put<uint32_t>(0x46554747)
+        .put<uint32_t>(version)
+        .put<uint64_t>(n_tensors)
+        .put<uint64_t>(n_kv);
   }
-  GgufBuilder& kv_u32(const std::string& key, uint32_t v) { return str(key).put<uint32_t>(4).put<uint32_t>(v); }
-  GgufBuilder& kv_string(const std::string& key, const std::string& v) { return str(key).put<uint32_t>(8).str(v); }
-  GgufBuilder& tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, uint64_t offset) {
+  GgufBuilder& kv_u32(const std::string& key, uint32_t v) {
+    return str(key).put<uint32_t>(4).put<uint32_t>(v);
+  }
+  GgufBuilder& kv_string(const std::string& key, const std::string& v) {
+    return str(key).put<uint32_t>(8).str(v);
+  }
+  GgufBuilder& tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
+                      uint64_t offset) {
     str(name).put<uint32_t>(static_cast<uint32_t>(dims.size()));
     for (uint64_t d : dims) put<uint64_t>(d);
     return put<uint32_t>(type).put<uint64_t>(offset);

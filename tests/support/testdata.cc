@@ -38,6 +38,8 @@ std::string scratch_dir() {
   return dir;
 }
 
-std::string dsv4_binary() { return std::string(DSV4_BINARY_DIR) + "/bin/dsv4"; }
+std::string dsv4_binary() {
+  return std::string(DSV4_BINARY_DIR) + "/bin/dsv4";
+}
 
 }  // namespace dsv4::testing

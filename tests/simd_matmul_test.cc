@@ -1,0 +1,134 @@
+// Matrix products: against a double-precision reference, and bit-identical across token
+// counts and row splits (the batch invariance `--precision ref` promises).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "simd/formats.h"
+#include "simd/matmul.h"
+#include "simd/quantize.h"
+#include "tests/support/targets.h"
+
+using namespace dsv4::simd;
+
+namespace {
+
+constexpr TensorType kMatmulTypes[] = {TensorType::F32,     TensorType::F16,  TensorType::BF16,
+                                       TensorType::Q8_0,    TensorType::Q2_K, TensorType::Q4_K,
+                                       TensorType::IQ2_XXS, TensorType::MXFP4};
+
+struct TestMatrix {
+  std::vector<uint8_t> bytes;
+  MatrixView view;
+  std::vector<float> decoded;  // rows × cols, via the scalar reference
+};
+
+TestMatrix make_test_matrix(TensorType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  TestMatrix m;
+  const size_t stride = row_bytes(type, cols);
+  m.bytes.resize(stride * rows);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  std::vector<float> src(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (type == TensorType::IQ2_XXS) {  // no quantizer: random codes, small finite scale
+      for (size_t b = 0; b < stride; ++b) m.bytes[r * stride + b] = static_cast<uint8_t>(rng());
+      for (int64_t blk = 0; blk < cols / 256; ++blk) {
+        const uint16_t d = 0x2000 | static_cast<uint16_t>(rng() & 0x3FF);
+        std::memcpy(&m.bytes[r * stride + blk * 66], &d, 2);
+      }
+      continue;
+    }
+    for (auto& v : src) v = normal(rng);
+    quantize_row(type, src.data(), cols, m.bytes.data() + r * stride);
+  }
+  m.view = make_matrix(type, m.bytes.data(), rows, cols);
+  m.decoded.resize(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    decode_row_reference(type, m.view.row(r), 0, cols, m.decoded.data() + r * cols);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("matmul matches a double reference within f32 accumulation error on every target") {
+  std::mt19937 rng(5);
+  const int64_t rows = 37, cols = 512, tokens = 5;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(tokens * cols);
+  for (auto& v : x) v = normal(rng);
+  for (TensorType type : kMatmulTypes) {
+    const std::string name(dsv4::gguf::type_name(type));
+    CAPTURE(name);
+    const TestMatrix m = make_test_matrix(type, rows, cols, rng);
+    dsv4::testing::for_each_target([&](const std::string&) {
+      std::vector<float> y(tokens * rows);
+      matmul(m.view, x.data(), cols, tokens, y.data(), rows, 0, rows);
+      double worst = 0;
+      for (int64_t t = 0; t < tokens; ++t)
+        for (int64_t r = 0; r < rows; ++r) {
+          double exact = 0, magnitude = 0;
+          for (int64_t k = 0; k < cols; ++k) {
+            const double p = static_cast<double>(m.decoded[r * cols + k]) * x[t * cols + k];
+            exact += p;
+            magnitude += std::fabs(p);
+          }
+          // f32 summation of `cols` terms: error ≤ cols·ε·Σ|p| in the worst case; in practice
+          // far below. The budget below is ~4·√cols·ε, relative to Σ|p|.
+          const double err = std::fabs(y[t * rows + r] - exact) / (magnitude + 1e-30);
+          worst = std::max(worst, err);
+        }
+      CHECK(worst < 4 * std::sqrt(static_cast<double>(cols)) * 6e-8);
+    });
+  }
+}
+
+TEST_CASE("matvec, matmul of any token count and any row split agree bit for bit") {
+  std::mt19937 rng(6);
+  const int64_t rows = 45, cols = 768;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t max_tokens = 9;
+  std::vector<float> x(max_tokens * cols);
+  for (auto& v : x) v = normal(rng);
+  for (TensorType type : kMatmulTypes) {
+    const std::string name(dsv4::gguf::type_name(type));
+    CAPTURE(name);
+    const TestMatrix m = make_test_matrix(type, rows, cols, rng);
+    dsv4::testing::for_each_target([&](const std::string&) {
+      std::vector<float> single(max_tokens * rows);
+      for (int64_t t = 0; t < max_tokens; ++t)
+        matvec(m.view, x.data() + t * cols, single.data() + t * rows);
+      for (int64_t tokens = 2; tokens <= max_tokens; ++tokens) {
+        std::vector<float> batch(tokens * rows);
+        // Split rows unevenly, as a scheduler might.
+        matmul(m.view, x.data(), cols, tokens, batch.data(), rows, 0, 7);
+        matmul(m.view, x.data(), cols, tokens, batch.data(), rows, 7, 30);
+        matmul(m.view, x.data(), cols, tokens, batch.data(), rows, 30, rows);
+        CAPTURE(tokens);
+        CHECK(std::memcmp(batch.data(), single.data(), batch.size() * sizeof(float)) == 0);
+      }
+    });
+  }
+}
+
+TEST_CASE("odd column counts use the zero-padded tail correctly") {
+  std::mt19937 rng(8);
+  for (int64_t cols : {1, 3, 17, 33, 100}) {
+    std::vector<float> w(3 * cols), x(cols);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& v : w) v = normal(rng);
+    for (auto& v : x) v = normal(rng);
+    const MatrixView view = make_matrix(TensorType::F32, w.data(), 3, cols);
+    dsv4::testing::for_each_target([&](const std::string&) {
+      float y[3];
+      matvec(view, x.data(), y);
+      for (int r = 0; r < 3; ++r) {
+        double exact = 0;
+        for (int64_t k = 0; k < cols; ++k) exact += static_cast<double>(w[r * cols + k]) * x[k];
+        CHECK(y[r] == doctest::Approx(exact).epsilon(1e-5));
+      }
+    });
+  }
+}
