@@ -25,6 +25,12 @@ int parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Entry points, one per subcommand.
 int run_inspect(int argc, char** argv);
+int run_tokenize(int argc, char** argv);
+int run_render(int argc, char** argv);
+int run_parse(int argc, char** argv);
+int run_convert(int argc, char** argv);
+int run_logits(int argc, char** argv);
+int run_synth(int argc, char** argv);
 int run_not_implemented(int argc, char** argv);
 
 }  // namespace dsv4::apps

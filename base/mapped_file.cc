@@ -73,4 +73,12 @@ void MappedFile::advise_willneed(size_t offset, size_t length) const {
   ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_WILLNEED);
 }
 
+void release_mapped_pages(const void* data, size_t length) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data) / page * page;
+  const auto end =
+      (reinterpret_cast<uintptr_t>(data) + length) / page * page;  // keep partial pages
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace dsv4

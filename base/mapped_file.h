@@ -36,4 +36,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the pages of a read-only mapping that cover [data, data + length) from this
+// process (MADV_DONTNEED); they are read again from the file if touched. Lets a streaming
+// pass over a file larger than RAM keep its resident set bounded.
+void release_mapped_pages(const void* data, size_t length);
+
 }  // namespace dsv4

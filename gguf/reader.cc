@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/shape.h"
 
 namespace dsv4::gguf {
 namespace {
@@ -146,11 +147,7 @@ Value read_value(Cursor& cur, ValueType type, uint32_t depth, const std::string&
 }  // namespace
 
 std::string TensorInfo::shape_string() const {
-  std::ostringstream out;
-  out << '[';
-  for (size_t k = 0; k < dims.size(); ++k) out << (k ? ", " : "") << dims[k];
-  out << ']';
-  return out.str();
+  return dsv4::shape_string(dims);
 }
 
 GgufFile GgufFile::open(const std::string& path) {

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/json_limits.h"
+#include "base/shape.h"
 
 namespace dsv4::gguf {
 namespace {
@@ -46,11 +47,7 @@ size_t safe_dtype_size(SafeDType dtype) {
 }
 
 std::string SafeTensor::shape_string() const {
-  std::ostringstream out;
-  out << '[';
-  for (size_t k = 0; k < shape.size(); ++k) out << (k ? ", " : "") << shape[k];
-  out << ']';
-  return out.str();
+  return dsv4::shape_string(shape);
 }
 
 std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string& path) {

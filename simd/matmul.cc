@@ -1,5 +1,8 @@
 #include "simd/matmul.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/error.h"
 #include "simd/matmul_families.h"
 
@@ -77,6 +80,38 @@ void decode_row(const MatrixView& w, int64_t r, float* out) {
       break;
     default:
       fail("no decoder for tensor type ", gguf::type_name(w.type));
+  }
+}
+
+void quantize_input_i16(const float* x, int64_t n, int16_t* q, float* scale) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* v = x + b * 32;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(v[j]));
+    const float d = amax / 32767.0f;
+    const float id = d > 0.0f ? 1.0f / d : 0.0f;
+    scale[b] = d;
+    for (int j = 0; j < 32; ++j) q[b * 32 + j] = static_cast<int16_t>(std::lrint(v[j] * id));
+  }
+}
+
+void matvec_fast(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                 int64_t row_end) {
+  if (row_begin >= row_end) return;
+  switch (w.type) {
+    case TensorType::F32:
+    case TensorType::F16:
+    case TensorType::BF16:
+      matvec_fast_float(w, in, y, row_begin, row_end);
+      break;
+    case TensorType::Q8_0:
+      matvec_fast_q8_0(w, in, y, row_begin, row_end);
+      break;
+    case TensorType::MXFP4:
+      matvec_fast_mxfp4(w, in, y, row_begin, row_end);
+      break;
+    default:
+      matvec(w, in.x, y, row_begin, row_end);
   }
 }
 

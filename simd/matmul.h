@@ -46,4 +46,26 @@ void matmul(const MatrixView& w, const float* x, int64_t x_stride, int64_t n_tok
 // Decodes row `r` with the vector decoder (equal to decode_row_reference).
 void decode_row(const MatrixView& w, int64_t r, float* out);
 
+// ---- `--precision fast` matrix–vector products ----
+//
+// The activation vector is prepared once per product and shared by every row task: kept in
+// f32 for float weights, and also quantized to int16 per block of 32 (scale amax/32767) for
+// the integer kernels of Q8_0 and MXFP4 weights. int16 keeps 15 bits per value, so the
+// products are within ~1e-5 relative of f32 while running at the speed of an 8-bit path.
+// Results depend only on the SIMD target, not on row ranges or threads.
+struct PreparedInput {
+  const float* x = nullptr;
+  const int16_t* q = nullptr;      // cols int16 values
+  const float* q_scale = nullptr;  // cols / 32 scales
+  int64_t cols = 0;
+};
+
+// Quantizes `x` (n a multiple of 32) into `q` (n values) and `scale` (n / 32 values).
+void quantize_input_i16(const float* x, int64_t n, int16_t* q, float* scale);
+
+// y[r] for r in [row_begin, row_end) with the fast kernel of w's type (weight types without
+// one use matvec on in.x).
+void matvec_fast(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                 int64_t row_end);
+
 }  // namespace dsv4::simd

@@ -19,4 +19,11 @@ DSV4_DECLARE_FAMILY(mxfp4)    // MXFP4
 
 #undef DSV4_DECLARE_FAMILY
 
+void matvec_fast_float(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                       int64_t row_end);
+void matvec_fast_q8_0(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                      int64_t row_end);
+void matvec_fast_mxfp4(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                       int64_t row_end);
+
 }  // namespace dsv4::simd

@@ -78,6 +78,66 @@ void MatmulFloat(const MatrixView& w, const float* x, int64_t x_stride, int64_t 
   }
 }
 
+// f32 activations; weights converted in registers. Four rows share each activation load.
+template <typename T>
+void MatvecFastFloatRows(const MatrixView& w, const float* x, float* y, int64_t row_begin,
+                         int64_t row_end) {
+  constexpr int kRows = 4;
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const int64_t k = w.cols;
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, row_end - r0));
+    const T* rows[kRows];
+    for (int i = 0; i < kRows; ++i)
+      rows[i] = reinterpret_cast<const T*>(w.row(r0 + (i < nr ? i : 0)));
+    hn::Vec<decltype(df)> acc[kRows];
+    for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
+    int64_t j = 0;
+    for (; j + static_cast<int64_t>(N) <= k; j += static_cast<int64_t>(N)) {
+      const auto xv = hn::LoadU(df, x + j);
+      for (int i = 0; i < kRows; ++i) {
+        hn::Vec<decltype(df)> wv;
+        if constexpr (std::is_same_v<T, float>) {
+          wv = hn::LoadU(df, rows[i] + j);
+        } else {
+          HWY_ALIGN float tmp[hn::MaxLanes(df)];
+          DecodeHalfSpan(df, rows[i] + j, tmp);
+          wv = hn::Load(df, tmp);
+        }
+        acc[i] = hn::MulAdd(wv, xv, acc[i]);
+      }
+    }
+    float tail[kRows] = {};
+    for (; j < k; ++j) {
+      for (int i = 0; i < kRows; ++i) {
+        float wj;
+        if constexpr (std::is_same_v<T, float>) {
+          wj = rows[i][j];
+        } else {
+          DecodeHalfSpan(hn::CappedTag<float, 1>(), rows[i] + j, &wj);
+        }
+        tail[i] += wj * x[j];
+      }
+    }
+    for (int i = 0; i < nr; ++i) y[r0 + i] = hn::GetLane(hn::SumOfLanes(df, acc[i])) + tail[i];
+  }
+}
+
+void MatvecFastFloat(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                     int64_t row_end) {
+  switch (w.type) {
+    case TensorType::F16:
+      MatvecFastFloatRows<hwy::float16_t>(w, in.x, y, row_begin, row_end);
+      break;
+    case TensorType::BF16:
+      MatvecFastFloatRows<hwy::bfloat16_t>(w, in.x, y, row_begin, row_end);
+      break;
+    default:
+      MatvecFastFloatRows<float>(w, in.x, y, row_begin, row_end);
+  }
+}
+
 void DecodeFloat(const MatrixView& w, int64_t r, float* out) {
   switch (w.type) {
     case TensorType::F16:
@@ -101,6 +161,12 @@ HWY_AFTER_NAMESPACE();
 namespace dsv4::simd {
 HWY_EXPORT(MatmulFloat);
 HWY_EXPORT(DecodeFloat);
+HWY_EXPORT(MatvecFastFloat);
+
+void matvec_fast_float(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                       int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(MatvecFastFloat)(w, in, y, row_begin, row_end);
+}
 
 void matmul_float(const MatrixView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                   int64_t y_stride, int64_t row_begin, int64_t row_end) {

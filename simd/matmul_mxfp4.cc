@@ -4,6 +4,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "simd/fast_kernels-inl.h"
 #include "simd/matmul_tiles-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -50,6 +51,48 @@ void DecodeMxfp4(const MatrixView& w, int64_t r, float* out) {
   DecodeMxfp4Row(w.row(r), w.cols, out);
 }
 
+// The doubled E2M1 values of one block as int8, in element order (low nibbles are elements
+// 0..15, high nibbles 16..31).
+HWY_INLINE void LookupBlock(const BlockMxfp4& blk, hn::Vec<hn::Full128<int8_t>> table,
+                            int8_t* out) {
+  const hn::Full128<int8_t> d8;
+  const hn::Full128<uint8_t> du8;
+  const auto packed = hn::LoadU(du8, blk.qs);
+  hn::Store(
+      hn::TableLookupBytes(table, hn::BitCast(d8, hn::And(packed, hn::Set(du8, uint8_t{0x0F})))),
+      d8, out);
+  hn::Store(hn::TableLookupBytes(table, hn::BitCast(d8, hn::ShiftRight<4>(packed))), d8, out + 16);
+}
+
+// Four rows at a time share every activation load; the E8M0 scale (with the ½ of the doubled
+// table) times d_x scales each block's i32 dot.
+void MatvecFastMxfp4(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                     int64_t row_end) {
+  constexpr int kRows = 4;
+  const DF df;
+  const auto table = hn::LoadU(hn::Full128<int8_t>(), kMxfp4Values);
+  const int64_t nb = w.cols / kMxfp4Block;
+  HWY_ALIGN int8_t values[kRows][32];
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, row_end - r0));
+    const BlockMxfp4* rows[kRows];
+    for (int i = 0; i < kRows; ++i)
+      rows[i] = reinterpret_cast<const BlockMxfp4*>(w.row(r0 + (i < nr ? i : 0)));
+    hn::Vec<DF> acc[kRows];
+    for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
+    for (int64_t b = 0; b < nb; ++b) {
+      const int16_t* xb = in.q + b * kMxfp4Block;
+      const float xs = in.q_scale[b];
+      for (int i = 0; i < kRows; ++i) LookupBlock(rows[i][b], table, values[i]);
+      for (int i = 0; i < kRows; ++i) {
+        const auto dot = hn::ConvertTo(df, BlockDotI8(values[i], xb));
+        acc[i] = hn::MulAdd(hn::Set(df, e8m0_to_f32_half(rows[i][b].e) * xs), dot, acc[i]);
+      }
+    }
+    for (int i = 0; i < nr; ++i) y[r0 + i] = hn::GetLane(hn::SumOfLanes(df, acc[i]));
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace dsv4::simd
 HWY_AFTER_NAMESPACE();
@@ -60,6 +103,12 @@ HWY_AFTER_NAMESPACE();
 namespace dsv4::simd {
 HWY_EXPORT(MatmulMxfp4);
 HWY_EXPORT(DecodeMxfp4);
+HWY_EXPORT(MatvecFastMxfp4);
+
+void matvec_fast_mxfp4(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
+                       int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(MatvecFastMxfp4)(w, in, y, row_begin, row_end);
+}
 
 void matmul_mxfp4(const MatrixView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                   int64_t y_stride, int64_t row_begin, int64_t row_end) {

@@ -51,7 +51,7 @@ TEST_CASE("every subcommand has --help") {
   }
 }
 
-TEST_CASE("unknown command and bad flags are usage errors (exit 2, one line)") {
+TEST_CASE("unknown command and bad flags are usage errors (exit 2 - one line)") {
   auto r = run_process({dsv4_binary(), "frobnicate"});
   CHECK(r.status == 2);
   CHECK(r.err.rfind("dsv4: error: ", 0) == 0);

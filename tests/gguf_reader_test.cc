@@ -157,7 +157,7 @@ TEST_CASE("defects are named") {
   }
 }
 
-TEST_CASE("truncation at any offset is an error, never a crash") {
+TEST_CASE("truncation at any offset is an error - never a crash") {
   const std::vector<uint8_t> full = valid_file().bytes;
   int checked = 0;
   for (size_t cut = 0; cut < full.size(); ++cut) {

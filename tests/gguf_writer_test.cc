@@ -16,11 +16,6 @@ using namespace dsv4::gguf;
 
 namespace {
 
-std::vector<uint8_t> file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 long max_rss_kb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -104,10 +99,10 @@ TEST_CASE("round trip of every metadata type and every tensor type is byte-ident
     for (const auto& t : f.tensors()) w.write_tensor_data(f.tensor_data(t), t.size_bytes);
     w.finish();
   }
-  CHECK(file_bytes(path) == file_bytes(path2));
+  CHECK(dsv4::testing::read_file(path) == dsv4::testing::read_file(path2));
 }
 
-TEST_CASE("10,000 tensors write and read in bounded memory") {
+TEST_CASE("10000 tensors write and read in bounded memory") {
   const std::string path = dsv4::testing::scratch_dir() + "/many.gguf";
   constexpr int kTensors = 10000;
   constexpr int64_t kElems = 4096;  // 16 KiB of f32 each: 160 MiB in all

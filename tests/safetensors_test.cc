@@ -39,10 +39,8 @@ TEST_CASE("tiny-a: every tensor in the index is found with its header dtype and 
   if (!dir) return;
   const SafeTensorsCheckpoint ckpt = SafeTensorsCheckpoint::open(*dir);
   CHECK(ckpt.shard_count() == 2);
-  std::ifstream in(*dir + "/model.safetensors.index.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto index = dsv4::parse_json_limited(text.str(), "index");
+  const auto index = dsv4::parse_json_limited(
+      dsv4::testing::read_file(*dir + "/model.safetensors.index.json"), "index");
   size_t listed = 0;
   for (const auto& [name, shard] : index["weight_map"].items()) {
     const SafeTensor* t = ckpt.find(name);

@@ -130,7 +130,7 @@ TEST_CASE("FP4 E2M1: all 16 codes") {
   }
 }
 
-TEST_CASE("E8M0: all 256 scales, including 0x00 and 0xFF") {
+TEST_CASE("E8M0: all 256 scales - including 0x00 and 0xFF") {
   for (int code = 0; code < 256; ++code) {
     CAPTURE(code);
     const float full = e8m0_to_f32(static_cast<uint8_t>(code));

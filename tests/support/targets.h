@@ -13,7 +13,7 @@ namespace dsv4::testing {
 template <class Body>
 void for_each_target(Body body) {
   int count = 0;
-  for (uint32_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     const std::string name = hwy::TargetName(target);
     CAPTURE(name);

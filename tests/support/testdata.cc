@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -36,6 +38,14 @@ std::string scratch_dir() {
   const std::string dir = std::string(DSV4_BINARY_DIR) + "/test-scratch";
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "cannot open ", path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::string dsv4_binary() {

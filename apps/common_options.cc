@@ -1,0 +1,30 @@
+#include "apps/common_options.h"
+
+namespace dsv4::apps {
+
+void ComputeOptions::add_to(CLI::App& app, bool with_context) {
+  app.add_option("--threads,-t", threads, "worker threads (default: one per physical core)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--precision", precision,
+                 "ref: f32 activations and caches, exact weights; fast: the default")
+      ->check(CLI::IsMember({"ref", "fast"}));
+  if (with_context)
+    app.add_option("--ctx,-c", context, "context size in tokens")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  app.add_option("--chunk", chunk, "tokens per prefill step")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+}
+
+engine::Precision ComputeOptions::parsed_precision() const {
+  return precision == "ref" ? engine::Precision::kRef : engine::Precision::kFast;
+}
+
+engine::SessionOptions ComputeOptions::session_options() const {
+  engine::SessionOptions o;
+  o.context = context;
+  o.chunk = chunk;
+  o.precision = parsed_precision();
+  return o;
+}
+
+}  // namespace dsv4::apps

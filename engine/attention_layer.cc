@@ -1,0 +1,118 @@
+#include "engine/attention_layer.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/compressor.h"
+#include "engine/parallel.h"
+#include "simd/attention.h"
+#include "simd/ops.h"
+
+namespace dsv4::engine {
+namespace {
+
+// Queries, the KV row and the compressor/indexer projections for the whole chunk.
+void project(const Model& model, int layer, int64_t n, ForwardScratch& s) {
+  const ModelConfig& c = model.config();
+  const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
+  const int64_t D = c.hidden, Q = c.q_lora_rank, hd = c.head_dim;
+  const int64_t q_width = static_cast<int64_t>(c.n_heads) * hd;
+  parallel_matmul(L.q_a, s.normed.data(), D, n, s.q_latent.data(), Q);
+  for (int64_t t = 0; t < n; ++t)
+    simd::rms_norm(s.q_latent.data() + t * Q, L.q_a_norm.data(), Q, c.norm_eps,
+                   s.q_latent.data() + t * Q);
+  parallel_matmul(L.q_b, s.q_latent.data(), Q, n, s.q.data(), q_width);
+  for (int64_t t = 0; t < n * c.n_heads; ++t)
+    simd::rms_norm(s.q.data() + t * hd, nullptr, hd, c.norm_eps, s.q.data() + t * hd);
+  parallel_matmul(L.kv, s.normed.data(), D, n, s.kv.data(), hd);
+  for (int64_t t = 0; t < n; ++t)
+    simd::rms_norm(s.kv.data() + t * hd, L.kv_norm.data(), hd, c.norm_eps, s.kv.data() + t * hd);
+  if (L.has_compressor) {
+    const int64_t width = L.compressor.kv.rows;
+    parallel_matmul(L.compressor.kv, s.normed.data(), D, n, s.comp_kv.data(), width);
+    parallel_matmul(L.compressor.gate, s.normed.data(), D, n, s.comp_score.data(), width);
+  }
+  if (L.has_indexer) {
+    const int64_t width = L.indexer_compressor.kv.rows;
+    parallel_matmul(L.indexer_compressor.kv, s.normed.data(), D, n, s.idx_kv.data(), width);
+    parallel_matmul(L.indexer_compressor.gate, s.normed.data(), D, n, s.idx_score.data(), width);
+    const int64_t iq = static_cast<int64_t>(c.indexer_heads) * c.indexer_dim;
+    parallel_matmul(L.indexer_q_b, s.q_latent.data(), Q, n, s.idx_q.data(), iq);
+    parallel_matmul(L.indexer_proj, s.normed.data(), D, n, s.idx_w.data(), c.indexer_heads);
+  }
+}
+
+// One token: cache updates in order, then attention over the window and the visible
+// compressed rows; writes the head outputs (inverse-rotated) to `out`.
+void attend(const Model& model, int layer, int64_t pos, int64_t t, LayerState& state,
+            ForwardScratch& s, float* out) {
+  const ModelConfig& c = model.config();
+  const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
+  const RopeTable& rope = model.rope(layer);
+  const int hd = c.head_dim, rd = c.rope_dim, H = c.n_heads;
+  float* q = s.q.data() + t * H * hd;
+  for (int h = 0; h < H; ++h) rope.rotate(q + h * hd + (hd - rd), pos);
+
+  float* kv = s.kv.data() + t * hd;
+  rope.rotate(kv + (hd - rd), pos);
+  simd::simulate_fp8_e4m3(kv, hd - rd, 64);
+  state.raw.store(pos % state.raw.capacity(), kv);
+
+  if (L.has_compressor) {
+    const int64_t width = L.compressor.kv.rows;
+    compressor_step(L.compressor, rope, rd, c.norm_eps, CompressedLane::kAttention, pos,
+                    s.comp_kv.data() + t * width, s.comp_score.data() + t * width, state.frontier,
+                    state.compressed, s.row.data());
+  }
+  if (L.has_indexer) {
+    const int64_t width = L.indexer_compressor.kv.rows;
+    compressor_step(L.indexer_compressor, rope, rd, c.norm_eps, CompressedLane::kIndexer, pos,
+                    s.idx_kv.data() + t * width, s.idx_score.data() + t * width,
+                    state.index_frontier, state.index_rows, s.row.data());
+  }
+
+  // Keys: the raw window (positions pos−window+1 .. pos), then the visible compressed rows.
+  const int64_t n_raw = std::min<int64_t>(pos + 1, state.raw.capacity());
+  int64_t n_keys = 0;
+  for (int64_t i = 0; i < n_raw; ++i) state.raw.read(i, s.keys.data() + (n_keys++) * hd);
+  if (L.has_compressor) {
+    const int64_t visible = state.compressed.size();
+    if (L.has_indexer && visible > c.indexer_topk) {
+      const int64_t iq = static_cast<int64_t>(c.indexer_heads) * c.indexer_dim;
+      indexer_select(c, rope, pos, s.idx_q.data() + t * iq, s.idx_w.data() + t * c.indexer_heads,
+                     state.index_rows, visible, s.indexer, s.selected);
+      for (int32_t row : s.selected) state.compressed.read(row, s.keys.data() + (n_keys++) * hd);
+    } else {
+      for (int64_t i = 0; i < visible; ++i)
+        state.compressed.read(i, s.keys.data() + (n_keys++) * hd);
+    }
+  }
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  simd::shared_kv_attention(q, H, hd, s.keys.data(), n_keys, L.sinks.data(), scale, s.scores.data(),
+                            out);
+  for (int h = 0; h < H; ++h) rope.rotate(out + h * hd + (hd - rd), pos, /*inverse=*/true);
+}
+
+}  // namespace
+
+void attention_layer(const Model& model, int layer, int64_t pos0, int64_t n, LayerState& state,
+                     ForwardScratch& s) {
+  const ModelConfig& c = model.config();
+  const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
+  project(model, layer, n, s);
+  const int64_t head_width = static_cast<int64_t>(c.n_heads) * c.head_dim;
+  for (int64_t t = 0; t < n; ++t)
+    attend(model, layer, pos0 + t, t, state, s, s.attn.data() + t * head_width);
+
+  // Grouped low-rank output: group g's heads (a contiguous slice) through its own rows of out_a.
+  const int64_t group_width = head_width / c.o_groups, rank = c.o_lora_rank;
+  const int64_t low_width = static_cast<int64_t>(c.o_groups) * rank;
+  for (int g = 0; g < c.o_groups; ++g) {
+    const simd::MatrixView rows = L.out_a.row_slice(g * rank, rank);
+    parallel_matmul(rows, s.attn.data() + g * group_width, head_width, n, s.low.data() + g * rank,
+                    low_width);
+  }
+  parallel_matmul(L.out_b, s.low.data(), low_width, n, s.y.data(), c.hidden);
+}
+
+}  // namespace dsv4::engine

@@ -1,0 +1,86 @@
+#include "engine/scratch.h"
+
+#include <algorithm>
+
+namespace dsv4::engine {
+
+namespace {
+
+// Visits every buffer with the number of floats it needs; init() allocates, planned_bytes()
+// only counts, so the two cannot disagree.
+template <class Visit>
+void for_each_buffer(ForwardScratch& s, const ModelConfig& c, int64_t T, int64_t context,
+                     Visit&& visit) {
+  auto size = [&](std::vector<float>& v, int64_t per_token) { visit(v, T * per_token); };
+  const int64_t D = c.hidden, hc = c.hc_count;
+  size(s.streams, hc * D);
+  size(s.x, D);
+  size(s.normed, D);
+  size(s.mixes, 2 * hc + hc * hc);
+  size(s.post, hc);
+  size(s.comb, hc * hc);
+  size(s.q_latent, c.q_lora_rank);
+  size(s.q, static_cast<int64_t>(c.n_heads) * c.head_dim);
+  size(s.kv, c.head_dim);
+  size(s.comp_kv, 2 * static_cast<int64_t>(c.head_dim));
+  size(s.comp_score, 2 * static_cast<int64_t>(c.head_dim));
+  size(s.idx_kv, 2 * static_cast<int64_t>(c.indexer_dim));
+  size(s.idx_score, 2 * static_cast<int64_t>(c.indexer_dim));
+  size(s.idx_q, static_cast<int64_t>(c.indexer_heads) * c.indexer_dim);
+  size(s.idx_w, c.indexer_heads);
+  size(s.attn, static_cast<int64_t>(c.n_heads) * c.head_dim);
+  size(s.low, static_cast<int64_t>(c.o_groups) * c.o_lora_rank);
+  size(s.y, D);
+  size(s.router, c.n_experts);
+  size(s.gate, c.expert_ffn);
+  size(s.up, c.expert_ffn);
+  size(s.expert_in, D);
+  size(s.expert_out, D);
+  size(s.routed, D);
+
+  // The most rows one token attends: the window plus every compressed row of the
+  // least-compressed layer (ratio-4 layers attend at most top-k of theirs).
+  int64_t max_rows = std::min<int64_t>(c.window, context);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const int r = c.ratio(l);
+    if (r == 0) continue;
+    const int64_t visible = context / r;
+    max_rows = std::max(
+        max_rows, std::min<int64_t>(c.window, context) +
+                      (c.has_indexer(l) ? std::min<int64_t>(visible, c.indexer_topk) : visible));
+  }
+  visit(s.keys, max_rows * c.head_dim);
+  visit(s.scores, max_rows * c.n_heads);
+  visit(s.row, c.head_dim);
+
+  // The indexer scores every visible row of its layer.
+  int64_t index_rows = 0;
+  for (int l = 0; l < c.n_layers; ++l)
+    if (c.has_indexer(l)) index_rows = std::max<int64_t>(index_rows, context / c.ratio(l));
+  if (index_rows > 0) {
+    const int64_t heads = c.indexer_heads;
+    visit(s.indexer.queries, heads * c.indexer_dim);
+    visit(s.indexer.keys, index_rows * c.indexer_dim);
+    visit(s.indexer.head_scores, heads * index_rows);
+    visit(s.indexer.totals, index_rows);
+  }
+}
+
+}  // namespace
+
+void ForwardScratch::init(const ModelConfig& c, int64_t T, int64_t context) {
+  tokens = T;
+  for_each_buffer(*this, c, T, context,
+                  [](std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); });
+}
+
+uint64_t ForwardScratch::planned_bytes(const ModelConfig& c, int64_t tokens, int64_t context) {
+  ForwardScratch unused;
+  uint64_t total = 0;
+  for_each_buffer(unused, c, tokens, context, [&total](std::vector<float>&, int64_t n) {
+    total += static_cast<uint64_t>(n) * 4;
+  });
+  return total;
+}
+
+}  // namespace dsv4::engine
