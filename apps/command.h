@@ -31,6 +31,9 @@ int run_parse(int argc, char** argv);
 int run_convert(int argc, char** argv);
 int run_logits(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_bench(int argc, char** argv);
+int run_run(int argc, char** argv);
+int run_chat(int argc, char** argv);
 int run_not_implemented(int argc, char** argv);
 
 }  // namespace dsv4::apps

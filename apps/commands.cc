@@ -6,10 +6,10 @@ namespace dsv4::apps {
 
 std::span<const Command> commands() {
   static const std::array<Command, 12> kCommands = {{
-      {"run", "one-shot generation from a prompt", run_not_implemented},
-      {"chat", "interactive multi-turn chat", run_not_implemented},
+      {"run", "one-shot generation from a prompt", run_run},
+      {"chat", "interactive multi-turn chat", run_chat},
       {"serve", "OpenAI- and Anthropic-compatible HTTP server", run_not_implemented},
-      {"bench", "prefill/decode throughput at context frontiers (CSV)", run_not_implemented},
+      {"bench", "prefill/decode throughput at context frontiers (CSV)", run_bench},
       {"convert", "official checkpoint (safetensors) -> GGUF", run_convert},
       {"synth", "random-weight model of any shape, with a built-in vocabulary", run_synth},
       {"inspect", "metadata, tensors and memory needs of a GGUF file", run_inspect},

@@ -5,6 +5,7 @@
 
 #include "engine/compressor.h"
 #include "engine/parallel.h"
+#include "engine/projection.h"
 #include "simd/attention.h"
 #include "simd/ops.h"
 
@@ -12,33 +13,34 @@ namespace dsv4::engine {
 namespace {
 
 // Queries, the KV row and the compressor/indexer projections for the whole chunk.
-void project(const Model& model, int layer, int64_t n, ForwardScratch& s) {
+void project_inputs(const Model& model, int layer, int64_t n, ForwardScratch& s) {
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
   const int64_t D = c.hidden, Q = c.q_lora_rank, hd = c.head_dim;
   const int64_t q_width = static_cast<int64_t>(c.n_heads) * hd;
-  parallel_matmul(L.q_a, s.normed.data(), D, n, s.q_latent.data(), Q);
+  project(L.q_a, s.normed.data(), D, n, s.q_latent.data(), Q, s.projection);
   for (int64_t t = 0; t < n; ++t)
     simd::rms_norm(s.q_latent.data() + t * Q, L.q_a_norm.data(), Q, c.norm_eps,
                    s.q_latent.data() + t * Q);
-  parallel_matmul(L.q_b, s.q_latent.data(), Q, n, s.q.data(), q_width);
+  project(L.q_b, s.q_latent.data(), Q, n, s.q.data(), q_width, s.projection);
   for (int64_t t = 0; t < n * c.n_heads; ++t)
     simd::rms_norm(s.q.data() + t * hd, nullptr, hd, c.norm_eps, s.q.data() + t * hd);
-  parallel_matmul(L.kv, s.normed.data(), D, n, s.kv.data(), hd);
+  project(L.kv, s.normed.data(), D, n, s.kv.data(), hd, s.projection);
   for (int64_t t = 0; t < n; ++t)
     simd::rms_norm(s.kv.data() + t * hd, L.kv_norm.data(), hd, c.norm_eps, s.kv.data() + t * hd);
   if (L.has_compressor) {
     const int64_t width = L.compressor.kv.rows;
-    parallel_matmul(L.compressor.kv, s.normed.data(), D, n, s.comp_kv.data(), width);
-    parallel_matmul(L.compressor.gate, s.normed.data(), D, n, s.comp_score.data(), width);
+    project(L.compressor.kv, s.normed.data(), D, n, s.comp_kv.data(), width, s.projection);
+    project(L.compressor.gate, s.normed.data(), D, n, s.comp_score.data(), width, s.projection);
   }
   if (L.has_indexer) {
     const int64_t width = L.indexer_compressor.kv.rows;
-    parallel_matmul(L.indexer_compressor.kv, s.normed.data(), D, n, s.idx_kv.data(), width);
-    parallel_matmul(L.indexer_compressor.gate, s.normed.data(), D, n, s.idx_score.data(), width);
+    project(L.indexer_compressor.kv, s.normed.data(), D, n, s.idx_kv.data(), width, s.projection);
+    project(L.indexer_compressor.gate, s.normed.data(), D, n, s.idx_score.data(), width,
+            s.projection);
     const int64_t iq = static_cast<int64_t>(c.indexer_heads) * c.indexer_dim;
-    parallel_matmul(L.indexer_q_b, s.q_latent.data(), Q, n, s.idx_q.data(), iq);
-    parallel_matmul(L.indexer_proj, s.normed.data(), D, n, s.idx_w.data(), c.indexer_heads);
+    project(L.indexer_q_b, s.q_latent.data(), Q, n, s.idx_q.data(), iq, s.projection);
+    project(L.indexer_proj, s.normed.data(), D, n, s.idx_w.data(), c.indexer_heads, s.projection);
   }
 }
 
@@ -88,8 +90,12 @@ void attend(const Model& model, int layer, int64_t pos, int64_t t, LayerState& s
     }
   }
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  simd::shared_kv_attention(q, H, hd, s.keys.data(), n_keys, L.sinks.data(), scale, s.scores.data(),
-                            out);
+  // Heads are independent: split them across tasks (results do not depend on the split).
+  parallel_ranges(H, 8, [&](int64_t h0, int64_t h1) {
+    simd::shared_kv_attention(q + h0 * hd, h1 - h0, hd, s.keys.data(), n_keys, L.sinks.data() + h0,
+                              scale, s.scores.data() + h0 * n_keys, out + h0 * hd);
+  });
+
   for (int h = 0; h < H; ++h) rope.rotate(out + h * hd + (hd - rd), pos, /*inverse=*/true);
 }
 
@@ -99,7 +105,7 @@ void attention_layer(const Model& model, int layer, int64_t pos0, int64_t n, Lay
                      ForwardScratch& s) {
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
-  project(model, layer, n, s);
+  project_inputs(model, layer, n, s);
   const int64_t head_width = static_cast<int64_t>(c.n_heads) * c.head_dim;
   for (int64_t t = 0; t < n; ++t)
     attend(model, layer, pos0 + t, t, state, s, s.attn.data() + t * head_width);
@@ -109,10 +115,10 @@ void attention_layer(const Model& model, int layer, int64_t pos0, int64_t n, Lay
   const int64_t low_width = static_cast<int64_t>(c.o_groups) * rank;
   for (int g = 0; g < c.o_groups; ++g) {
     const simd::MatrixView rows = L.out_a.row_slice(g * rank, rank);
-    parallel_matmul(rows, s.attn.data() + g * group_width, head_width, n, s.low.data() + g * rank,
-                    low_width);
+    project(rows, s.attn.data() + g * group_width, head_width, n, s.low.data() + g * rank,
+            low_width, s.projection);
   }
-  parallel_matmul(L.out_b, s.low.data(), low_width, n, s.y.data(), c.hidden);
+  project(L.out_b, s.low.data(), low_width, n, s.y.data(), c.hidden, s.projection);
 }
 
 }  // namespace dsv4::engine

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
-#include "engine/parallel.h"
+#include "engine/projection.h"
 #include "simd/ops.h"
 
 namespace dsv4::engine {
@@ -13,10 +12,10 @@ namespace {
 // mixes[t] = (fn · streams[t]) / rms(streams[t]): the projection of the RMS-normalised state,
 // computed as the reference does (project first, then scale).
 void project_normalized(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams,
-                        int64_t n, float* mixes) {
+                        int64_t n, float* mixes, ProjectionScratch& projection) {
   const int64_t width = static_cast<int64_t>(c.hc_count) * c.hidden;
   const int64_t m = w.fn.rows;
-  parallel_matmul(w.fn, streams, width, n, mixes, m);
+  project(w.fn, streams, width, n, mixes, m, projection);
   for (int64_t t = 0; t < n; ++t) {
     const double mean =
         simd::sum_of_squares(streams + t * width, width) / static_cast<double>(width);
@@ -60,10 +59,10 @@ void sinkhorn(const ModelConfig& c, float* comb) {
 }  // namespace
 
 void hc_pre(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams, int64_t n,
-            float* x, float* post, float* comb, float* mixes) {
+            float* x, float* post, float* comb, float* mixes, ProjectionScratch& projection) {
   const int h = c.hc_count;
   const int64_t D = c.hidden, m = w.fn.rows;
-  project_normalized(c, w, streams, n, mixes);
+  project_normalized(c, w, streams, n, mixes, projection);
   for (int64_t t = 0; t < n; ++t) {
     const float* mix = mixes + t * m;
     float pre[64];
@@ -91,26 +90,27 @@ void hc_post(const ModelConfig& c, const float* y, const float* post, const floa
              float* streams) {
   const int h = c.hc_count;
   const int64_t D = c.hidden;
-  std::vector<float> mixed(static_cast<size_t>(h * D));
+  // Each hidden dimension mixes only its own h values, so one column at a time in place.
   for (int64_t t = 0; t < n; ++t) {
     float* s = streams + t * h * D;
     const float* cm = comb + t * h * h;
-    for (int k = 0; k < h; ++k) {
-      for (int64_t d = 0; d < D; ++d) {
-        float acc = cm[0 * h + k] * s[d];
-        for (int j = 1; j < h; ++j) acc += cm[j * h + k] * s[j * D + d];
-        mixed[static_cast<size_t>(k * D + d)] = post[t * h + k] * y[t * D + d] + acc;
+    for (int64_t d = 0; d < D; ++d) {
+      float column[16];
+      for (int j = 0; j < h; ++j) column[j] = s[j * D + d];
+      for (int k = 0; k < h; ++k) {
+        float acc = cm[0 * h + k] * column[0];
+        for (int j = 1; j < h; ++j) acc += cm[j * h + k] * column[j];
+        s[k * D + d] = post[t * h + k] * y[t * D + d] + acc;
       }
     }
-    std::copy(mixed.begin(), mixed.end(), s);
   }
 }
 
 void hc_collapse(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams,
-                 int64_t n, float* x, float* mixes) {
+                 int64_t n, float* x, float* mixes, ProjectionScratch& projection) {
   const int h = c.hc_count;
   const int64_t D = c.hidden;
-  project_normalized(c, w, streams, n, mixes);
+  project_normalized(c, w, streams, n, mixes, projection);
   for (int64_t t = 0; t < n; ++t) {
     float weight[64];
     for (int i = 0; i < h; ++i)

@@ -9,6 +9,7 @@
 
 #include "engine/model_config.h"
 #include "engine/model_weights.h"
+#include "engine/projection.h"
 
 namespace dsv4::engine {
 
@@ -21,7 +22,7 @@ struct HcMix {
 // For tokens t < n: streams[t] is hc × hidden. Writes the sublayer input x[t] (hidden) and
 // the post/comb mixes (post[t·hc..], comb[t·hc²..]). `mixes` is scratch of n × (2hc + hc²).
 void hc_pre(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams, int64_t n,
-            float* x, float* post, float* comb, float* mixes);
+            float* x, float* post, float* comb, float* mixes, ProjectionScratch& projection);
 
 // streams[t] ← post ⊗ y[t] + combᵀ · streams[t].
 void hc_post(const ModelConfig& c, const float* y, const float* post, const float* comb, int64_t n,
@@ -29,6 +30,6 @@ void hc_post(const ModelConfig& c, const float* y, const float* post, const floa
 
 // Output head collapse: x[t] = Σ_i sigmoid-weighted streams. `mixes` is scratch of n × hc.
 void hc_collapse(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams,
-                 int64_t n, float* x, float* mixes);
+                 int64_t n, float* x, float* mixes, ProjectionScratch& projection);
 
 }  // namespace dsv4::engine

@@ -77,6 +77,17 @@ uint64_t KvState::bytes() const {
   return total;
 }
 
+uint64_t KvState::used_bytes(int64_t tokens) const {
+  uint64_t total = 0;
+  for (const LayerState& s : layers) {
+    total += static_cast<uint64_t>(std::min(tokens, s.raw.capacity())) * s.raw.row_bytes();
+    total += static_cast<uint64_t>(s.compressed.size()) * s.compressed.row_bytes();
+    total += static_cast<uint64_t>(s.index_rows.size()) * s.index_rows.row_bytes();
+    total += s.frontier.bytes() + s.index_frontier.bytes();
+  }
+  return total;
+}
+
 uint64_t KvState::planned_bytes(const ModelConfig& c, int64_t ctx, simd::TensorType row_type) {
   const uint64_t element = row_type == simd::TensorType::F32 ? 4 : 2;
   uint64_t total = 0;

@@ -42,6 +42,8 @@ struct KvState {
   void init(const ModelConfig& config, int64_t context, simd::TensorType row_type);
   void reset();
   uint64_t bytes() const;
+  // Bytes holding state after `tokens` tokens: window rows in use, compressed rows, frontiers.
+  uint64_t used_bytes(int64_t tokens) const;
 
   // Bytes the state needs for `context` tokens (the same formula init() allocates).
   static uint64_t planned_bytes(const ModelConfig& config, int64_t context,

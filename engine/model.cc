@@ -11,4 +11,20 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   return model;
 }
 
+uint64_t Model::weight_bytes_per_token() const {
+  const ModelConfig& c = config();
+  uint64_t total = 0;
+  for (const gguf::TensorInfo& t : file_.tensors()) {
+    if (t.name == "token_embd.weight" || t.name.ends_with("ffn_gate_tid2eid.weight")) {
+      total += t.size_bytes / static_cast<uint64_t>(c.vocab);
+    } else if (t.name.ends_with("_exps.weight")) {
+      total += t.size_bytes / static_cast<uint64_t>(c.n_experts) *
+               static_cast<uint64_t>(c.n_experts_used);
+    } else {
+      total += t.size_bytes;
+    }
+  }
+  return total;
+}
+
 }  // namespace dsv4::engine

@@ -19,6 +19,9 @@ class Model {
   const ModelConfig& config() const { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
   const gguf::GgufFile& file() const { return file_; }
+  // Bytes of weights read to decode one token: every tensor, except one row of the embedding
+  // and of each hash table, and only the used share of the routed experts.
+  uint64_t weight_bytes_per_token() const;
   const RopeTable& rope(int layer) const {
     return config().ratio(layer) ? rope_compressed_ : rope_window_;
   }

@@ -6,17 +6,11 @@
 #include <limits>
 #include <vector>
 
-#include "engine/parallel.h"
+#include "engine/projection.h"
 #include "simd/ops.h"
 
 namespace dsv4::engine {
 namespace {
-
-struct Route {
-  int32_t expert;
-  int32_t token;
-  float weight;
-};
 
 void swiglu(const float* gate, const float* up, int64_t n, float clamp, float scale, float* out) {
   for (int64_t i = 0; i < n; ++i) {
@@ -26,39 +20,56 @@ void swiglu(const float* gate, const float* up, int64_t n, float clamp, float sc
   }
 }
 
-// Experts and weights of every token of the chunk, ordered by expert then token so that
-// each expert's weights are read once per chunk and every token sums its experts in
-// ascending expert order, as DeepSeek's reference does.
-void route(const Model& model, int layer, const int32_t* tokens, int64_t n, const ForwardScratch& s,
-           std::vector<Route>& routes) {
+// Experts and weights of every token of the chunk, ordered by expert then token (a counting
+// sort, stable and allocation-free) so that each expert's weights are read once per chunk and
+// every token sums its experts in ascending expert order, as DeepSeek's reference does.
+void route(const Model& model, int layer, const int32_t* tokens, int64_t n, ForwardScratch& s) {
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
   const int E = c.n_experts, K = c.n_experts_used;
-  routes.clear();
-  std::vector<float> scores(static_cast<size_t>(E)), biased(static_cast<size_t>(E));
-  std::vector<int32_t> chosen;
+  s.routes.clear();
+  s.expert_scores.resize(static_cast<size_t>(E));
+  s.expert_biased.resize(static_cast<size_t>(E));
   for (int64_t t = 0; t < n; ++t) {
     for (int e = 0; e < E; ++e)
-      scores[static_cast<size_t>(e)] = std::sqrt(simd::softplus(s.router[t * E + e]));
+      s.expert_scores[static_cast<size_t>(e)] = std::sqrt(simd::softplus(s.router[t * E + e]));
     if (L.token_to_experts != nullptr) {
       const int32_t* row = L.token_to_experts + static_cast<int64_t>(tokens[t]) * K;
-      chosen.assign(row, row + K);
+      s.chosen.assign(row, row + K);
     } else {
       for (int e = 0; e < E; ++e)
-        biased[static_cast<size_t>(e)] =
-            scores[static_cast<size_t>(e)] +
+        s.expert_biased[static_cast<size_t>(e)] =
+            s.expert_scores[static_cast<size_t>(e)] +
             (L.router_bias.empty() ? 0.0f : L.router_bias[static_cast<size_t>(e)]);
-      simd::top_k(biased.data(), E, K, chosen);
+      simd::top_k(s.expert_biased.data(), E, K, s.chosen);
     }
     float sum = 0;
-    for (int32_t e : chosen) sum += scores[static_cast<size_t>(e)];
+    for (int32_t e : s.chosen) sum += s.expert_scores[static_cast<size_t>(e)];
     sum = std::max(sum, std::numeric_limits<float>::min());
-    for (int32_t e : chosen)
-      routes.push_back(
-          {e, static_cast<int32_t>(t), scores[static_cast<size_t>(e)] / sum * c.route_scale});
+    for (int32_t e : s.chosen)
+      s.routes.push_back({e, static_cast<int32_t>(t),
+                          s.expert_scores[static_cast<size_t>(e)] / sum * c.route_scale});
   }
-  std::stable_sort(routes.begin(), routes.end(),
-                   [](const Route& a, const Route& b) { return a.expert < b.expert; });
+  // Counting sort by expert into route_members / route_weights.
+  std::vector<int32_t>& next = s.expert_offsets;
+  next.assign(static_cast<size_t>(E), 0);
+  for (const ExpertRoute& r : s.routes) ++next[static_cast<size_t>(r.expert)];
+  int32_t offset = 0;
+  for (int32_t& v : next) {
+    const int32_t here = v;
+    v = offset;
+    offset += here;
+  }
+  s.route_members.resize(s.routes.size());
+  s.route_weights.resize(s.routes.size());
+  s.chosen.resize(s.routes.size());  // expert of each sorted slot
+  for (const ExpertRoute& r : s.routes) {
+    const auto slot = static_cast<size_t>(next[static_cast<size_t>(r.expert)]++);
+
+    s.route_members[slot] = r.token;
+    s.route_weights[slot] = r.weight;
+    s.chosen[slot] = r.expert;
+  }
 }
 
 }  // namespace
@@ -67,35 +78,33 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
   const int64_t D = c.hidden, F = c.expert_ffn;
-  parallel_matmul(L.router, s.normed.data(), D, n, s.router.data(), c.n_experts);
-  std::vector<Route> routes;
-  route(model, layer, tokens, n, s, routes);
+  project(L.router, s.normed.data(), D, n, s.router.data(), c.n_experts, s.projection);
+  route(model, layer, tokens, n, s);
 
   std::fill(s.routed.begin(), s.routed.begin() + n * D, 0.0f);
-  std::vector<int32_t> members;
-  std::vector<float> weights;
   const float clamp = c.swiglu_clamp[static_cast<size_t>(layer)];
-  for (size_t i = 0; i < routes.size();) {
-    const int32_t e = routes[i].expert;
-    members.clear();
-    weights.clear();
-    for (; i < routes.size() && routes[i].expert == e; ++i) {
-      members.push_back(routes[i].token);
-      weights.push_back(routes[i].weight);
-    }
+  const size_t total = s.route_members.size();
+  for (size_t i = 0; i < total;) {
+    const int32_t e = s.chosen[i];
+    size_t end = i;
+    while (end < total && s.chosen[end] == e) ++end;
+    const int32_t* members = s.route_members.data() + i;
+    const float* weights = s.route_weights.data() + i;
+    const size_t count = end - i;
+    i = end;
     // A hash table may list an expert twice for one token, so an expert can have more
     // routes than the chunk has tokens: take them in slices that fit the buffers.
-    for (size_t first = 0; first < members.size(); first += static_cast<size_t>(s.tokens)) {
-      const int64_t m = std::min<int64_t>(s.tokens, static_cast<int64_t>(members.size() - first));
-      const int32_t* rows = members.data() + first;
+    for (size_t first = 0; first < count; first += static_cast<size_t>(s.tokens)) {
+      const int64_t m = std::min<int64_t>(s.tokens, static_cast<int64_t>(count - first));
+      const int32_t* rows = members + first;
       for (int64_t k = 0; k < m; ++k)
         std::memcpy(s.expert_in.data() + k * D, s.normed.data() + rows[k] * D, D * sizeof(float));
-      parallel_matmul(L.gate_exps.expert(e), s.expert_in.data(), D, m, s.gate.data(), F);
-      parallel_matmul(L.up_exps.expert(e), s.expert_in.data(), D, m, s.up.data(), F);
+      project(L.gate_exps.expert(e), s.expert_in.data(), D, m, s.gate.data(), F, s.projection);
+      project(L.up_exps.expert(e), s.expert_in.data(), D, m, s.up.data(), F, s.projection);
       for (int64_t k = 0; k < m; ++k)
         swiglu(s.gate.data() + k * F, s.up.data() + k * F, F, clamp,
                weights[first + static_cast<size_t>(k)], s.gate.data() + k * F);
-      parallel_matmul(L.down_exps.expert(e), s.gate.data(), F, m, s.expert_out.data(), D);
+      project(L.down_exps.expert(e), s.gate.data(), F, m, s.expert_out.data(), D, s.projection);
       for (int64_t k = 0; k < m; ++k) {
         float* dst = s.routed.data() + rows[k] * D;
         const float* src = s.expert_out.data() + k * D;
@@ -108,13 +117,13 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
     std::copy(s.routed.begin(), s.routed.begin() + n * D, s.y.begin());
     return;
   }
-  parallel_matmul(L.shared_gate, s.normed.data(), D, n, s.gate.data(), F);
-  parallel_matmul(L.shared_up, s.normed.data(), D, n, s.up.data(), F);
+  project(L.shared_gate, s.normed.data(), D, n, s.gate.data(), F, s.projection);
+  project(L.shared_up, s.normed.data(), D, n, s.up.data(), F, s.projection);
   const float shared_clamp = c.swiglu_clamp_shared[static_cast<size_t>(layer)];
   for (int64_t t = 0; t < n; ++t)
     swiglu(s.gate.data() + t * F, s.up.data() + t * F, F, shared_clamp, 1.0f,
            s.gate.data() + t * F);
-  parallel_matmul(L.shared_down, s.gate.data(), F, n, s.y.data(), D);
+  project(L.shared_down, s.gate.data(), F, n, s.y.data(), D, s.projection);
   for (int64_t i = 0; i < n * D; ++i)
     s.y[static_cast<size_t>(i)] = s.routed[static_cast<size_t>(i)] + s.y[static_cast<size_t>(i)];
 }

@@ -1,20 +1,6 @@
 #include "engine/parallel.h"
 
-#include <tbb/parallel_for.h>
-
-#include <algorithm>
-
 namespace dsv4::engine {
-
-void parallel_ranges(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
-  if (n <= 0) return;
-  if (n <= grain) {
-    body(0, n);
-    return;
-  }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
-}
 
 void parallel_matmul(const simd::MatrixView& w, const float* x, int64_t x_stride, int64_t n_tokens,
                      float* y, int64_t y_stride) {

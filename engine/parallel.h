@@ -1,17 +1,29 @@
 // Data-parallel helpers on oneTBB. Work is split by rows; every row is computed by exactly
 // one task with the same arithmetic whatever the split, so results do not depend on the
-// number of threads or on scheduling.
+// number of threads or on scheduling. Templates (not std::function) so that dispatching
+// work never allocates.
 #pragma once
 
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cstdint>
-#include <functional>
 
 #include "simd/matmul.h"
 
 namespace dsv4::engine {
 
 // Calls body(begin, end) over [0, n) in pieces of at least `grain`.
-void parallel_ranges(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+template <class Body>
+void parallel_ranges(int64_t n, int64_t grain, const Body& body) {
+  if (n <= 0) return;
+  if (n <= grain) {
+    body(int64_t{0}, n);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
+                    [&body](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+}
 
 // simd::matmul over all rows of `w`, rows split across tasks.
 void parallel_matmul(const simd::MatrixView& w, const float* x, int64_t x_stride, int64_t n_tokens,

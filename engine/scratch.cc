@@ -72,6 +72,18 @@ void ForwardScratch::init(const ModelConfig& c, int64_t T, int64_t context) {
   tokens = T;
   for_each_buffer(*this, c, T, context,
                   [](std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); });
+  // Index buffers grow to these sizes while evaluating; reserving now keeps decode allocation-free.
+  const size_t routes_per_chunk = static_cast<size_t>(T) * static_cast<size_t>(c.n_experts_used);
+  routes.reserve(routes_per_chunk);
+  route_members.reserve(routes_per_chunk);
+  route_weights.reserve(routes_per_chunk);
+  expert_scores.reserve(static_cast<size_t>(c.n_experts));
+  expert_biased.reserve(static_cast<size_t>(c.n_experts));
+  chosen.reserve(std::max(static_cast<size_t>(c.n_experts), routes_per_chunk));
+  expert_offsets.reserve(static_cast<size_t>(c.n_experts));
+
+  selected.reserve(indexer.totals.size() + static_cast<size_t>(c.indexer_topk));
+  indexer.order.reserve(indexer.totals.size());
 }
 
 uint64_t ForwardScratch::planned_bytes(const ModelConfig& c, int64_t tokens, int64_t context) {

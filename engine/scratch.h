@@ -7,8 +7,16 @@
 
 #include "engine/indexer.h"
 #include "engine/model_config.h"
+#include "engine/projection.h"
 
 namespace dsv4::engine {
+
+// One (expert, token) pair of a chunk's routing, with the token's weight for that expert.
+struct ExpertRoute {
+  int32_t expert;
+  int32_t token;
+  float weight;
+};
 
 struct ForwardScratch {
   int64_t tokens = 0;  // capacity in tokens
@@ -41,6 +49,15 @@ struct ForwardScratch {
   std::vector<float> row;     // head_dim
   std::vector<int32_t> selected;
   IndexerScratch indexer;
+  // MoE routing of a chunk (capacities reserved for chunk × experts used).
+  std::vector<ExpertRoute> routes;
+  std::vector<int32_t> route_members;
+  std::vector<float> route_weights;
+  std::vector<float> expert_scores, expert_biased;
+  std::vector<int32_t> chosen;  // experts of one token, then the expert of each sorted route
+  std::vector<int32_t> expert_offsets;  // counting sort by expert
+
+  ProjectionScratch projection;
 
   void init(const ModelConfig& c, int64_t tokens, int64_t context);
   // What init() allocates for these sizes.

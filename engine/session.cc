@@ -7,7 +7,7 @@
 #include "engine/attention_layer.h"
 #include "engine/hyper_connection.h"
 #include "engine/moe_layer.h"
-#include "engine/parallel.h"
+#include "engine/projection.h"
 #include "simd/ops.h"
 
 namespace dsv4::engine {
@@ -20,13 +20,30 @@ Session::Session(const Model& model, const SessionOptions& options)
       options_.precision == Precision::kRef ? simd::TensorType::F32 : simd::TensorType::F16;
   kv_.init(model.config(), options_.context, rows);
   scratch_.init(model.config(), options_.chunk, options_.context);
+  scratch_.projection.init(options_.precision == Precision::kFast,
+                           static_cast<int64_t>(model.config().hc_count) * model.config().hidden);
   last_logits_.assign(static_cast<size_t>(model.config().vocab), 0.0f);
+  tokens_.reserve(static_cast<size_t>(options_.context));
 }
 
 void Session::reset() {
   kv_.reset();
   tokens_.clear();
   std::fill(last_logits_.begin(), last_logits_.end(), 0.0f);
+}
+
+void Session::save(SessionSnapshot& snapshot) const {
+  snapshot.kv = kv_;
+  snapshot.tokens = tokens_;
+  snapshot.last_logits = last_logits_;
+}
+
+void Session::restore(const SessionSnapshot& snapshot) {
+  if (snapshot.kv.context != kv_.context || snapshot.kv.layers.size() != kv_.layers.size())
+    fail("session snapshot is for a different context or model");
+  kv_ = snapshot.kv;
+  tokens_ = snapshot.tokens;
+  last_logits_ = snapshot.last_logits;
 }
 
 void Session::evaluate(std::span<const int32_t> tokens, float* all_logits) {
@@ -65,7 +82,7 @@ void Session::evaluate_chunk(const int32_t* tokens, int64_t n, float* logits, He
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     hc_pre(c, L.hc_attn, s.streams.data(), n, s.x.data(), s.post.data(), s.comb.data(),
-           s.mixes.data());
+           s.mixes.data(), s.projection);
     for (int64_t t = 0; t < n; ++t)
       simd::rms_norm(s.x.data() + t * D, L.attn_norm.data(), D, c.norm_eps,
                      s.normed.data() + t * D);
@@ -73,7 +90,7 @@ void Session::evaluate_chunk(const int32_t* tokens, int64_t n, float* logits, He
     hc_post(c, s.y.data(), s.post.data(), s.comb.data(), n, s.streams.data());
 
     hc_pre(c, L.hc_ffn, s.streams.data(), n, s.x.data(), s.post.data(), s.comb.data(),
-           s.mixes.data());
+           s.mixes.data(), s.projection);
     for (int64_t t = 0; t < n; ++t)
       simd::rms_norm(s.x.data() + t * D, L.ffn_norm.data(), D, c.norm_eps, s.normed.data() + t * D);
     moe_layer(model_, l, tokens, n, s);
@@ -87,16 +104,17 @@ void Session::evaluate_chunk(const int32_t* tokens, int64_t n, float* logits, He
   const bool all = head == HeadMode::kAll;
   const int64_t first = all ? 0 : n - 1;
   const int64_t count = n - first;
-  hc_collapse(c, w.output_hc, s.streams.data() + first * hc * D, count, s.x.data(), s.mixes.data());
+  hc_collapse(c, w.output_hc, s.streams.data() + first * hc * D, count, s.x.data(), s.mixes.data(),
+              s.projection);
   for (int64_t t = 0; t < count; ++t)
     simd::rms_norm(s.x.data() + t * D, w.output_norm.data(), D, c.norm_eps,
                    s.normed.data() + t * D);
   if (all) {
-    parallel_matmul(w.output, s.normed.data(), D, count, logits, c.vocab);
+    project(w.output, s.normed.data(), D, count, logits, c.vocab, s.projection);
     std::memcpy(last_logits_.data(), logits + (count - 1) * c.vocab,
                 static_cast<size_t>(c.vocab) * sizeof(float));
   } else {
-    parallel_matmul(w.output, s.normed.data(), D, 1, last_logits_.data(), c.vocab);
+    project(w.output, s.normed.data(), D, 1, last_logits_.data(), c.vocab, s.projection);
   }
 }
 

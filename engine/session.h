@@ -14,6 +14,13 @@
 
 namespace dsv4::engine {
 
+// A copy of a session's state in memory (KV state, tokens, last logits).
+struct SessionSnapshot {
+  KvState kv;
+  std::vector<int32_t> tokens;
+  std::vector<float> last_logits;
+};
+
 enum class Precision {
   kRef,   // f32 activations and caches, exact weights: the official reference's numerics
   kFast,  // f16 caches (and faster kernels where they stay within the accuracy bar)
@@ -33,6 +40,10 @@ class Session {
   // logits of every token are written; the last token's logits are always kept.
   void evaluate(std::span<const int32_t> tokens, float* all_logits = nullptr);
   void reset();
+  // Copies the state into `snapshot` (reusing its buffers) and back. Restoring requires a
+  // snapshot of a session with the same model and options.
+  void save(SessionSnapshot& snapshot) const;
+  void restore(const SessionSnapshot& snapshot);
 
   int64_t position() const { return static_cast<int64_t>(tokens_.size()); }
   const std::vector<int32_t>& tokens() const { return tokens_; }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/splitmix.h"
 #include "engine/tensor_inventory.h"
 #include "gguf/writer.h"
 #include "simd/formats.h"
@@ -16,13 +17,6 @@
 
 namespace dsv4::engine {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 uint64_t name_key(const std::string& name, uint64_t seed) {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a

@@ -27,15 +27,12 @@ void shared_kv_attention(const float* q, int64_t n_heads, int64_t dim, const flo
       den += s[i];
     }
     den += std::exp(sinks[h] - mx);
-    float* o = out + h * dim;
-    std::fill(o, o + dim, 0.0f);
-    for (int64_t i = 0; i < n_keys; ++i) {
-      const float p = s[i];
-      const float* k = keys + i * dim;
-      for (int64_t d = 0; d < dim; ++d) o[d] += p * k[d];
-    }
-    for (int64_t d = 0; d < dim; ++d) o[d] /= den;
+    // Normalising the weights first costs n divisions instead of dim; the sum of weighted rows
+    // is then the head output directly.
+    const float inv = 1.0f / den;
+    for (int64_t i = 0; i < n_keys; ++i) s[i] *= inv;
   }
+  weighted_row_sum(scores, n_heads, keys, n_keys, dim, out);
 }
 
 }  // namespace dsv4::simd

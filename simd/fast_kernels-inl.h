@@ -20,6 +20,9 @@ namespace dsv4::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// How far ahead of the rows being read the fast kernels prefetch.
+constexpr size_t kPrefetchBytes = 16384;
+
 // One f16 → f32 conversion: a single F16C instruction where the target has it.
 HWY_INLINE float HalfToFloat(uint16_t h) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
@@ -30,7 +33,7 @@ HWY_INLINE float HalfToFloat(uint16_t h) {
 }
 
 // i16 lanes: up to 32 (one 32-element block), and the i32/f32 tags of the same width.
-using D16 = hn::CappedTag<int16_t, 32>;
+using D16 = hn::CappedTag<int16_t, 16>;
 using D32 = hn::Repartition<int32_t, D16>;
 using DF = hn::Repartition<float, D16>;
 

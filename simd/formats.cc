@@ -36,10 +36,6 @@ float e8m0_to_f32(uint8_t code) {
   return bits_to_f32(static_cast<uint32_t>(code) << 23);
 }
 
-float e8m0_to_f32_half(uint8_t code) {
-  return bits_to_f32(code < 2 ? 0x00200000u << code : static_cast<uint32_t>(code - 1) << 23);
-}
-
 float fp4_e2m1_to_f32(uint8_t nibble) {
   static const float kMagnitude[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
   const float m = kMagnitude[nibble & 7];

@@ -70,7 +70,13 @@ float fp8_e4m3_to_f32(uint8_t code);
 // E8M0 scale 2^(e-127); 0x00 is 2^-127, 0xFF is NaN (as torch's float8_e8m0fnu defines).
 float e8m0_to_f32(uint8_t code);
 // ggml's MXFP4 scale: E8M0 halved, 2^(e-128) (0x00 → 2^-128, 0x01 → 2^-127, no NaN).
-float e8m0_to_f32_half(uint8_t code);
+// Inline: the MXFP4 kernels call it once per block.
+inline float e8m0_to_f32_half(uint8_t code) {
+  const uint32_t bits = code < 2 ? 0x00200000u << code : static_cast<uint32_t>(code - 1) << 23;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
 // FP4 E2M1 nibble: {0, .5, 1, 1.5, 2, 3, 4, 6} with bit 3 as the sign.
 float fp4_e2m1_to_f32(uint8_t nibble);
 

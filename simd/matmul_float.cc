@@ -5,7 +5,9 @@
 
 #include <type_traits>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
+#include "simd/fast_kernels-inl.h"
 #include "simd/matmul_tiles-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -95,6 +97,9 @@ void MatvecFastFloatRows(const MatrixView& w, const float* x, float* y, int64_t 
     for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
     int64_t j = 0;
     for (; j + static_cast<int64_t>(N) <= k; j += static_cast<int64_t>(N)) {
+      if (j % 64 == 0)
+        for (int i = 0; i < kRows; ++i)
+          hwy::Prefetch(reinterpret_cast<const uint8_t*>(rows[i] + j) + kPrefetchBytes);
       const auto xv = hn::LoadU(df, x + j);
       for (int i = 0; i < kRows; ++i) {
         hn::Vec<decltype(df)> wv;

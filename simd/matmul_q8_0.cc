@@ -3,6 +3,7 @@
 #define HWY_TARGET_INCLUDE "simd/matmul_q8_0.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "simd/fast_kernels-inl.h"
 #include "simd/half.h"
@@ -45,7 +46,7 @@ void DecodeQ8_0(const MatrixView& w, int64_t r, float* out) {
 // d_w·d_x and accumulated in f32.
 void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
                     int64_t row_end) {
-  constexpr int kRows = 4;
+  constexpr int kRows = 4;  // q8
   const DF df;
   const int64_t nb = w.cols / kQ8_0Block;
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
@@ -58,6 +59,10 @@ void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int6
     for (int64_t b = 0; b < nb; ++b) {
       const int16_t* xb = in.q + b * kQ8_0Block;
       const float xs = in.q_scale[b];
+      // Four row streams at once are more than the hardware prefetchers keep ahead of.
+      if ((b & 1) == 0)
+        for (int i = 0; i < kRows; ++i)
+          hwy::Prefetch(reinterpret_cast<const uint8_t*>(rows[i] + b) + kPrefetchBytes);
       for (int i = 0; i < kRows; ++i) {
         const BlockQ8_0& blk = rows[i][b];
         const auto dot = hn::ConvertTo(df, BlockDotI8(blk.qs, xb));

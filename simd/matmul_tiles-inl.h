@@ -70,13 +70,16 @@ HWY_INLINE void DotTile(const float* const* w, const float* const* x, int64_t k,
     for (int t = 0; t < NT; ++t) out[r * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc[r][t]));
 }
 
-// Scratch panel of decoded rows, one per thread, grown on first use only.
+// Scratch panel of decoded rows, one per thread. The first use allocates room for 8 rows of
+// 16K columns (every DeepSeek V4 matrix that needs decoding is narrower), so a worker
+// thread meeting a wider matrix later does not allocate in the middle of decoding.
 inline float* PanelScratch(size_t floats) {
+  constexpr size_t kInitialFloats = size_t{8} << 14;
   thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
   thread_local size_t capacity = 0;
   if (floats > capacity) {
-    buffer = hwy::AllocateAligned<float>(floats);
-    capacity = floats;
+    capacity = std::max(floats, kInitialFloats);
+    buffer = hwy::AllocateAligned<float>(capacity);
   }
   return buffer.get();
 }

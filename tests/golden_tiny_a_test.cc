@@ -55,6 +55,32 @@ std::vector<float> all_logits(const engine::Model& model, const std::vector<int3
   return logits;
 }
 
+// Logits of every position evaluated one token at a time, as generation does.
+std::vector<float> decode_logits(const engine::Model& model, const std::vector<int32_t>& tokens,
+                                 Precision precision) {
+  engine::SessionOptions options;
+  options.context = static_cast<int64_t>(tokens.size());
+  options.precision = precision;
+  engine::Runtime runtime(2);
+  std::vector<float> logits(tokens.size() * static_cast<size_t>(model.config().vocab));
+  runtime.run([&] {
+    engine::Session session(model, options);
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      session.evaluate(std::span<const int32_t>(&tokens[t], 1));
+      std::copy(session.last_logits().begin(), session.last_logits().end(),
+                logits.begin() + static_cast<long>(t * static_cast<size_t>(model.config().vocab)));
+    }
+  });
+  return logits;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return worst;
+}
+
 }  // namespace
 
 TEST_CASE("ref logits match the official reference (argmax >= 99% - max |d| <= 0.05)") {
@@ -108,41 +134,43 @@ TEST_CASE("hyper-connection streams after every layer match hidden.npy within 1e
   }
 }
 
-TEST_CASE("prefill chunks of any size and token-by-token decode agree within 1e-4") {
+TEST_CASE("ref prefill chunks of any size and token-by-token decode agree within 1e-4") {
   const auto dir = testing::require_testdata("tiny-a");
   const auto path = testing::converted_tiny_a("mxfp4", "bf16");
   if (!dir || !path) return;
   const Reference ref = load_reference(*dir);
   const auto model = engine::Model::load(*path);
-  for (Precision precision : {Precision::kRef, Precision::kFast}) {
-    const auto whole =
-        all_logits(*model, ref.tokens, precision, static_cast<int64_t>(ref.tokens.size()));
-    for (int64_t chunk : {1, 7, 64, 128, 300}) {
-      CAPTURE(chunk);
-      const auto chunked = all_logits(*model, ref.tokens, precision, chunk);
-      double max_diff = 0;
-      for (size_t i = 0; i < whole.size(); ++i)
-        max_diff = std::max(max_diff, std::fabs(static_cast<double>(whole[i]) - chunked[i]));
-      CHECK(max_diff <= 1e-4);
-    }
-    // Decode: one evaluate() call per token, as generation does.
-    engine::SessionOptions options;
-    options.context = static_cast<int64_t>(ref.tokens.size());
-    options.precision = precision;
-    engine::Runtime runtime(2);
-    double max_diff = 0;
-    runtime.run([&] {
-      engine::Session session(*model, options);
-      for (size_t t = 0; t < ref.tokens.size(); ++t) {
-        session.evaluate(std::span<const int32_t>(&ref.tokens[t], 1));
-        const auto last = session.last_logits();
-        for (size_t i = 0; i < last.size(); ++i)
-          max_diff = std::max(max_diff,
-                              std::fabs(static_cast<double>(last[i]) - whole[t * last.size() + i]));
-      }
-    });
-    CHECK(max_diff <= 1e-4);
+  const auto whole =
+      all_logits(*model, ref.tokens, Precision::kRef, static_cast<int64_t>(ref.tokens.size()));
+  for (int64_t chunk : {1, 7, 64, 128, 300}) {
+    CAPTURE(chunk);
+    CHECK(max_abs_diff(whole, all_logits(*model, ref.tokens, Precision::kRef, chunk)) <= 1e-4);
   }
+  CHECK(max_abs_diff(whole, decode_logits(*model, ref.tokens, Precision::kRef)) <= 1e-4);
+}
+
+TEST_CASE("fast prefill chunks and decode agree within the fast accuracy bar") {
+  const auto dir = testing::require_testdata("tiny-a");
+  const auto path = testing::converted_tiny_a("mxfp4", "bf16");
+  if (!dir || !path) return;
+  const Reference ref = load_reference(*dir);
+  const auto model = engine::Model::load(*path);
+  const int64_t rows = static_cast<int64_t>(ref.tokens.size()), vocab = model->config().vocab;
+  const auto whole = all_logits(*model, ref.tokens, Precision::kFast, rows);
+  // Single-token products (decode steps, or an expert that one token of a chunk selects) use
+  // the fast GEMV kernels, larger ones the matmul: close, not bit-identical.
+  auto check = [&](const std::vector<float>& logits, const std::string& what) {
+    const auto s = testing::compare_logits(whole.data(), logits.data(), rows, vocab);
+    MESSAGE(what, " vs whole prefill: argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff,
+            ", mean KL ", s.mean_kl);
+    CHECK(s.mean_kl <= 0.005);
+    CHECK(s.argmax_agreement >= 0.90);
+  };
+  for (int64_t chunk : {1, 7, 64, 300}) {
+    CAPTURE(chunk);
+    check(all_logits(*model, ref.tokens, Precision::kFast, chunk), "fast chunked prefill");
+  }
+  check(decode_logits(*model, ref.tokens, Precision::kFast), "fast decode");
 }
 
 TEST_CASE("greedy decoding reproduces greedy.json") {
@@ -172,32 +200,37 @@ TEST_CASE("greedy decoding reproduces greedy.json") {
   CHECK(generated == expected);
 }
 
-TEST_CASE("fast precision stays within the accuracy bar (KL <= 0.005 - argmax >= 90%)") {
+TEST_CASE("fast precision stays within the accuracy bar (KL <= 0.005 and argmax >= 90%)") {
   const auto dir = testing::require_testdata("tiny-a");
   const auto lossless = testing::converted_tiny_a("mxfp4", "bf16");
   const auto default_types = testing::converted_tiny_a("mxfp4", "q8_0");
   if (!dir || !lossless || !default_types) return;
   const Reference ref = load_reference(*dir);
   const auto rows = static_cast<int64_t>(ref.tokens.size());
+  auto measure = [&](const engine::Model& model, const std::vector<float>& logits,
+                     const std::string& what) {
+    const auto s =
+        testing::compare_logits(floats(ref.logits), logits.data(), rows, model.config().vocab);
+    MESSAGE(what, ": argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff, ", mean KL ",
+            s.mean_kl);
+    return s;
+  };
   {
     const auto model = engine::Model::load(*lossless);
-    const auto logits = all_logits(*model, ref.tokens, Precision::kFast, 64);
-    const auto s =
-        testing::compare_logits(floats(ref.logits), logits.data(), rows, model->config().vocab);
-    MESSAGE("fast, mxfp4 + bf16: argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff,
-            ", mean KL ", s.mean_kl);
-    CHECK(s.mean_kl <= 0.005);
-    CHECK(s.argmax_agreement >= 0.90);
+    for (const auto& s : {measure(*model, all_logits(*model, ref.tokens, Precision::kFast, 64),
+                                  "fast prefill, mxfp4+bf16"),
+                          measure(*model, decode_logits(*model, ref.tokens, Precision::kFast),
+                                  "fast decode, mxfp4+bf16")}) {
+      CHECK(s.mean_kl <= 0.005);
+      CHECK(s.argmax_agreement >= 0.90);
+    }
   }
   {
     // Q8_0 dense weights carry ~0.4% relative error from the FP8 originals; on this random-
     // weight model that alone costs ~12 points of argmax (with ref arithmetic too).
     const auto model = engine::Model::load(*default_types);
-    const auto logits = all_logits(*model, ref.tokens, Precision::kFast, 64);
-    const auto s =
-        testing::compare_logits(floats(ref.logits), logits.data(), rows, model->config().vocab);
-    MESSAGE("fast, mxfp4 + q8_0: argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff,
-            ", mean KL ", s.mean_kl);
+    const auto s = measure(*model, decode_logits(*model, ref.tokens, Precision::kFast),
+                           "fast decode, mxfp4+q8_0");
     CHECK(s.mean_kl <= 0.005);
     CHECK(s.argmax_agreement >= 0.85);
   }
