@@ -4,6 +4,7 @@
 // GEMV reads from DRAM as it does in decoding.
 //
 //   build/bin/dsv4_bench_kernels [--benchmark_filter=...]
+//   DSV4_TARGET=SSE4 build/bin/dsv4_bench_kernels   (one SIMD target; dsv4 --version lists them)
 //
 // Counters: GB/s of weights read, x_read = that over the measured read bandwidth with the
 // same thread count, GFLOP/s.
@@ -13,13 +14,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
+#include "simd/amx.h"
 #include "simd/formats.h"
 #include "simd/matmul.h"
 #include "simd/quantize.h"
@@ -172,6 +176,36 @@ void BM_Gemm(benchmark::State& state, TensorType type) {
                                                   benchmark::Counter::kIsRate);
 }
 
+// args: rows, cols, threads, tokens — the AMX path of fast prefill (skipped without AMX).
+void BM_GemmAmx(benchmark::State& state, TensorType type) {
+  if (!amx_available()) {
+    state.SkipWithError("no AMX-BF16 on this CPU");
+    return;
+  }
+  const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
+  const int threads = static_cast<int>(state.range(2));
+  const Weights w = make_weights(type, rows, cols);
+  std::vector<float> x(static_cast<size_t>(cols * tokens), 0.5f),
+      y(static_cast<size_t>(rows * tokens));
+  AmxInput in;
+  tbb::task_arena arena(threads);
+  size_t i = 0;
+  for (auto _ : state) {
+    const MatrixView& m = w.copies[i++ % w.copies.size()];
+    prepare_amx_input(x.data(), cols, tokens, cols, in);
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows / 32),
+                        [&](const tbb::blocked_range<int64_t>& r) {
+                          matmul_amx(m, in, y.data(), rows, r.begin() * 32, r.end() * 32);
+                        });
+    });
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, static_cast<double>(w.bytes_per_copy), 2.0 * rows * cols * tokens, threads);
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens * state.iterations()),
+                                                  benchmark::Counter::kIsRate);
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
@@ -225,20 +259,49 @@ BENCHMARK_CAPTURE(BM_Gemv, q2_k, TensorType::Q2_K)->Apply([](auto* b) {
 });
 BENCHMARK_CAPTURE(BM_Gemm, q8_0, TensorType::Q8_0)
     ->Args({2048, 4096, 2, 1})
+    ->Args({2048, 4096, 2, 4})
+    ->Args({2048, 4096, 2, 16})
     ->Args({2048, 4096, 2, 64})
     ->ArgNames({"rows", "cols", "threads", "tokens"})
     ->UseRealTime()
     ->MinTime(0.3);
 BENCHMARK_CAPTURE(BM_Gemm, mxfp4, TensorType::MXFP4)
     ->Args({2048, 4096, 2, 1})
+    ->Args({2048, 4096, 2, 4})
+    ->Args({2048, 4096, 2, 16})
     ->Args({2048, 4096, 2, 64})
+    ->ArgNames({"rows", "cols", "threads", "tokens"})
+    ->UseRealTime()
+    ->MinTime(0.3);
+
+BENCHMARK_CAPTURE(BM_GemmAmx, q8_0, TensorType::Q8_0)
+    ->Args({2048, 4096, 2, 4})
+    ->Args({2048, 4096, 2, 16})
+    ->Args({2048, 4096, 2, 64})
+    ->Args({2048, 4096, 2, 256})
+    ->Args({2048, 4096, 2, 512})
+    ->ArgNames({"rows", "cols", "threads", "tokens"})
+    ->UseRealTime()
+    ->MinTime(0.3);
+BENCHMARK_CAPTURE(BM_GemmAmx, mxfp4, TensorType::MXFP4)
+    ->Args({2048, 4096, 2, 4})
+    ->Args({2048, 4096, 2, 16})
+    ->Args({2048, 4096, 2, 64})
+    ->Args({2048, 4096, 2, 256})
+    ->Args({2048, 4096, 2, 512})
     ->ArgNames({"rows", "cols", "threads", "tokens"})
     ->UseRealTime()
     ->MinTime(0.3);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  dsv4::simd::pin_target_from_environment();
+  // DSV4_TARGET pins dispatch, to show what each level of SIMD buys.
+  try {
+    dsv4::simd::pin_target_from_environment();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dsv4_bench_kernels: error: DSV4_TARGET: %s\n", e.what());
+    return 2;
+  }
   std::printf("SIMD target: %s; read bandwidth %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n",
               dsv4::simd::active_target().c_str(), pool().read_bandwidth[1] / 1e9,
               pool().read_bandwidth[2] / 1e9);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tbb/task_arena.h>
+#include <tbb/task_scheduler_observer.h>
 
 #include <utility>
 
@@ -21,8 +22,18 @@ class Runtime {
   }
 
  private:
+  // Gives each thread its kernel scratch as it joins the arena, so that the first kernel a
+  // worker meets mid-decode does not allocate (the decode loop allocates nothing).
+  class ScratchReserver : public tbb::task_scheduler_observer {
+   public:
+    explicit ScratchReserver(tbb::task_arena& arena);
+    ~ScratchReserver() override;
+    void on_scheduler_entry(bool is_worker) override;
+  };
+
   int threads_;
   tbb::task_arena arena_;
+  ScratchReserver reserver_;
 };
 
 }  // namespace dsv4::engine

@@ -22,6 +22,27 @@ void WeightedRowSum(const float* weights, int64_t n_heads, const float* rows, in
     const int nh = static_cast<int>(std::min<int64_t>(kHeads, n_heads - h0));
     int64_t c = 0;
     for (; c + kVecs * N <= dim; c += kVecs * N) {
+#if HWY_HAVE_SCALABLE
+      // SVE vectors are sizeless and cannot form arrays: one head at a time, in named
+      // accumulators, summing the rows in the same order.
+      static_assert(kVecs == 4, "four vectors of columns");
+      for (int64_t h = h0; h < h0 + nh; ++h) {
+        hn::Vec<decltype(d)> acc0 = hn::Zero(d), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int64_t i = 0; i < n_rows; ++i) {
+          const auto p = hn::Set(d, weights[h * n_rows + i]);
+          const float* row = rows + i * dim + c;
+          acc0 = hn::MulAdd(p, hn::LoadU(d, row), acc0);
+          acc1 = hn::MulAdd(p, hn::LoadU(d, row + N), acc1);
+          acc2 = hn::MulAdd(p, hn::LoadU(d, row + 2 * N), acc2);
+          acc3 = hn::MulAdd(p, hn::LoadU(d, row + 3 * N), acc3);
+        }
+        float* o = out + h * dim + c;
+        hn::StoreU(acc0, d, o);
+        hn::StoreU(acc1, d, o + N);
+        hn::StoreU(acc2, d, o + 2 * N);
+        hn::StoreU(acc3, d, o + 3 * N);
+      }
+#else
       hn::Vec<decltype(d)> acc[kHeads][kVecs];
       for (int h = 0; h < kHeads; ++h)
         for (int v = 0; v < kVecs; ++v) acc[h][v] = hn::Zero(d);
@@ -35,6 +56,7 @@ void WeightedRowSum(const float* weights, int64_t n_heads, const float* rows, in
       }
       for (int h = 0; h < nh; ++h)
         for (int v = 0; v < kVecs; ++v) hn::StoreU(acc[h][v], d, out + (h0 + h) * dim + c + v * N);
+#endif
     }
     for (; c < dim; ++c) {
       for (int h = 0; h < nh; ++h) {

@@ -83,6 +83,14 @@ void decode_row(const MatrixView& w, int64_t r, float* out) {
   }
 }
 
+void decode_row_range(const MatrixView& w, int64_t r, int64_t k0, int64_t n, float* out) {
+  MatrixView part = w;
+  part.data = w.row(r) + row_bytes(w.type, k0);
+  part.rows = 1;
+  part.cols = n;
+  decode_row(part, 0, out);
+}
+
 void quantize_input_i16(const float* x, int64_t n, int16_t* q, float* scale) {
   for (int64_t b = 0; b < n / 32; ++b) {
     const float* v = x + b * 32;

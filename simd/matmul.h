@@ -45,6 +45,9 @@ void matmul(const MatrixView& w, const float* x, int64_t x_stride, int64_t n_tok
 
 // Decodes row `r` with the vector decoder (equal to decode_row_reference).
 void decode_row(const MatrixView& w, int64_t r, float* out);
+// Decodes `n` elements of row `r` from element `k0`; both must be whole blocks of w's type
+// (except that n may end the row).
+void decode_row_range(const MatrixView& w, int64_t r, int64_t k0, int64_t n, float* out);
 
 // ---- `--precision fast` matrix–vector products ----
 //

@@ -93,15 +93,15 @@ void MatvecFastFloatRows(const MatrixView& w, const float* x, float* y, int64_t 
     const T* rows[kRows];
     for (int i = 0; i < kRows; ++i)
       rows[i] = reinterpret_cast<const T*>(w.row(r0 + (i < nr ? i : 0)));
-    hn::Vec<decltype(df)> acc[kRows];
-    for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
+    // Named accumulators: SVE vectors are sizeless and cannot form an array.
+    hn::Vec<decltype(df)> acc0 = hn::Zero(df), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     int64_t j = 0;
     for (; j + static_cast<int64_t>(N) <= k; j += static_cast<int64_t>(N)) {
       if (j % 64 == 0)
         for (int i = 0; i < kRows; ++i)
           hwy::Prefetch(reinterpret_cast<const uint8_t*>(rows[i] + j) + kPrefetchBytes);
       const auto xv = hn::LoadU(df, x + j);
-      for (int i = 0; i < kRows; ++i) {
+      const auto add_row = [&](int i, hn::Vec<decltype(df)> acc) {
         hn::Vec<decltype(df)> wv;
         if constexpr (std::is_same_v<T, float>) {
           wv = hn::LoadU(df, rows[i] + j);
@@ -110,8 +110,12 @@ void MatvecFastFloatRows(const MatrixView& w, const float* x, float* y, int64_t 
           DecodeHalfSpan(df, rows[i] + j, tmp);
           wv = hn::Load(df, tmp);
         }
-        acc[i] = hn::MulAdd(wv, xv, acc[i]);
-      }
+        return hn::MulAdd(wv, xv, acc);
+      };
+      acc0 = add_row(0, acc0);
+      acc1 = add_row(1, acc1);
+      acc2 = add_row(2, acc2);
+      acc3 = add_row(3, acc3);
     }
     float tail[kRows] = {};
     for (; j < k; ++j) {
@@ -125,7 +129,10 @@ void MatvecFastFloatRows(const MatrixView& w, const float* x, float* y, int64_t 
         tail[i] += wj * x[j];
       }
     }
-    for (int i = 0; i < nr; ++i) y[r0 + i] = hn::GetLane(hn::SumOfLanes(df, acc[i])) + tail[i];
+    const float sums[kRows] = {
+        hn::GetLane(hn::SumOfLanes(df, acc0)), hn::GetLane(hn::SumOfLanes(df, acc1)),
+        hn::GetLane(hn::SumOfLanes(df, acc2)), hn::GetLane(hn::SumOfLanes(df, acc3))};
+    for (int i = 0; i < nr; ++i) y[r0 + i] = sums[i] + tail[i];
   }
 }
 

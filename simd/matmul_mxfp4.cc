@@ -142,21 +142,28 @@ void MatvecFastMxfp4(const MatrixView& w, const PreparedInput& in, float* y, int
     const BlockMxfp4* rows[kRows];
     for (int i = 0; i < kRows; ++i)
       rows[i] = reinterpret_cast<const BlockMxfp4*>(w.row(r0 + (i < nr ? i : 0)));
-    hn::Vec<DF> acc[kRows];
-    for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
+    // Named accumulators: SVE vectors are sizeless and cannot form an array.
+    hn::Vec<DF> acc0 = hn::Zero(df), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerStep) {
       const int64_t steps = std::min(kBlocksPerStep, nb - b0);
       for (int i = 0; i < kRows; ++i)
         BlockScales(rows[i], in.q_scale, b0, steps, half_scale.value, scales[i]);
       for (int64_t b = 0; b < steps; ++b) {
         const int16_t* xb = in.q + (b0 + b) * kMxfp4Block;
-        for (int i = 0; i < kRows; ++i) {
+        const auto add_block = [&](int i, hn::Vec<DF> acc) {
           const auto dot = hn::ConvertTo(df, BlockDotMxfp4(rows[i][b0 + b], xb));
-          acc[i] = hn::MulAdd(hn::Set(df, scales[i][b]), dot, acc[i]);
-        }
+          return hn::MulAdd(hn::Set(df, scales[i][b]), dot, acc);
+        };
+        acc0 = add_block(0, acc0);
+        acc1 = add_block(1, acc1);
+        acc2 = add_block(2, acc2);
+        acc3 = add_block(3, acc3);
       }
     }
-    for (int i = 0; i < nr; ++i) y[r0 + i] = hn::GetLane(hn::SumOfLanes(df, acc[i]));
+    const float sums[kRows] = {
+        hn::GetLane(hn::SumOfLanes(df, acc0)), hn::GetLane(hn::SumOfLanes(df, acc1)),
+        hn::GetLane(hn::SumOfLanes(df, acc2)), hn::GetLane(hn::SumOfLanes(df, acc3))};
+    for (int i = 0; i < nr; ++i) y[r0 + i] = sums[i];
   }
 }
 

@@ -54,8 +54,8 @@ void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int6
     const BlockQ8_0* rows[kRows];
     for (int i = 0; i < kRows; ++i)
       rows[i] = reinterpret_cast<const BlockQ8_0*>(w.row(r0 + (i < nr ? i : 0)));
-    hn::Vec<DF> acc[kRows];
-    for (int i = 0; i < kRows; ++i) acc[i] = hn::Zero(df);
+    // Named accumulators: SVE vectors are sizeless and cannot form an array.
+    hn::Vec<DF> acc0 = hn::Zero(df), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     for (int64_t b = 0; b < nb; ++b) {
       const int16_t* xb = in.q + b * kQ8_0Block;
       const float xs = in.q_scale[b];
@@ -63,13 +63,20 @@ void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int6
       if ((b & 1) == 0)
         for (int i = 0; i < kRows; ++i)
           hwy::Prefetch(reinterpret_cast<const uint8_t*>(rows[i] + b) + kPrefetchBytes);
-      for (int i = 0; i < kRows; ++i) {
+      const auto add_block = [&](int i, hn::Vec<DF> acc) {
         const BlockQ8_0& blk = rows[i][b];
         const auto dot = hn::ConvertTo(df, BlockDotI8(blk.qs, xb));
-        acc[i] = hn::MulAdd(hn::Set(df, HalfToFloat(blk.d) * xs), dot, acc[i]);
-      }
+        return hn::MulAdd(hn::Set(df, HalfToFloat(blk.d) * xs), dot, acc);
+      };
+      acc0 = add_block(0, acc0);
+      acc1 = add_block(1, acc1);
+      acc2 = add_block(2, acc2);
+      acc3 = add_block(3, acc3);
     }
-    for (int i = 0; i < nr; ++i) y[r0 + i] = hn::GetLane(hn::SumOfLanes(df, acc[i]));
+    const float sums[kRows] = {
+        hn::GetLane(hn::SumOfLanes(df, acc0)), hn::GetLane(hn::SumOfLanes(df, acc1)),
+        hn::GetLane(hn::SumOfLanes(df, acc2)), hn::GetLane(hn::SumOfLanes(df, acc3))};
+    for (int i = 0; i < nr; ++i) y[r0 + i] = sums[i];
   }
 }
 

@@ -15,9 +15,9 @@
 #include <cstring>
 #include <vector>
 
-#include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
 #include "simd/matmul.h"
+#include "simd/thread_scratch.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace dsv4::simd {
@@ -41,6 +41,40 @@ HWY_INLINE hn::Vec<D> LoadTail(D d, const float* p, size_t count) {
 
 // Dot products of NR weight rows with NT activation rows over `k` elements; results go to
 // out[r * NT + t]. Missing rows/tokens are passed as duplicates by the caller.
+#if HWY_HAVE_SCALABLE
+// SVE vectors are sizeless and cannot form arrays: each token meets four rows at a time in
+// named accumulators, every pair summed in the same order as the tiled version below.
+template <int NR, int NT>
+HWY_INLINE void DotTile(const float* const* w, const float* const* x, int64_t k, float* out) {
+  static_assert(NR % 4 == 0, "rows come in fours");
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d), n = static_cast<size_t>(k);
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < NR; r += 4) {
+      hn::Vec<decltype(d)> acc0 = hn::Zero(d), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+      size_t i = 0;
+      for (; i + N <= n; i += N) {
+        const auto xv = hn::LoadU(d, x[t] + i);
+        acc0 = hn::MulAdd(hn::LoadU(d, w[r] + i), xv, acc0);
+        acc1 = hn::MulAdd(hn::LoadU(d, w[r + 1] + i), xv, acc1);
+        acc2 = hn::MulAdd(hn::LoadU(d, w[r + 2] + i), xv, acc2);
+        acc3 = hn::MulAdd(hn::LoadU(d, w[r + 3] + i), xv, acc3);
+      }
+      if (i < n) {
+        const size_t rem = n - i;
+        const auto xv = LoadTail(d, x[t] + i, rem);
+        acc0 = hn::MulAdd(LoadTail(d, w[r] + i, rem), xv, acc0);
+        acc1 = hn::MulAdd(LoadTail(d, w[r + 1] + i, rem), xv, acc1);
+        acc2 = hn::MulAdd(LoadTail(d, w[r + 2] + i, rem), xv, acc2);
+        acc3 = hn::MulAdd(LoadTail(d, w[r + 3] + i, rem), xv, acc3);
+      }
+      out[r * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc0));
+      out[(r + 1) * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc1));
+      out[(r + 2) * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc2));
+      out[(r + 3) * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc3));
+    }
+}
+#else
 template <int NR, int NT>
 HWY_INLINE void DotTile(const float* const* w, const float* const* x, int64_t k, float* out) {
   const hn::ScalableTag<float> d;
@@ -69,20 +103,7 @@ HWY_INLINE void DotTile(const float* const* w, const float* const* x, int64_t k,
   for (int r = 0; r < NR; ++r)
     for (int t = 0; t < NT; ++t) out[r * NT + t] = hn::GetLane(hn::SumOfLanes(d, acc[r][t]));
 }
-
-// Scratch panel of decoded rows, one per thread. The first use allocates room for 8 rows of
-// 16K columns (every DeepSeek V4 matrix that needs decoding is narrower), so a worker
-// thread meeting a wider matrix later does not allocate in the middle of decoding.
-inline float* PanelScratch(size_t floats) {
-  constexpr size_t kInitialFloats = size_t{8} << 14;
-  thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
-  thread_local size_t capacity = 0;
-  if (floats > capacity) {
-    capacity = std::max(floats, kInitialFloats);
-    buffer = hwy::AllocateAligned<float>(capacity);
-  }
-  return buffer.get();
-}
+#endif
 
 // `decode(row_ptr, out)` writes the w.cols floats of one row.
 template <int NR, class Decode>
@@ -91,7 +112,7 @@ HWY_INLINE void MatmulRows(const MatrixView& w, Decode decode, const float* x, i
                            int64_t row_end) {
   const int64_t k = w.cols;
   const bool direct = w.type == TensorType::F32;  // f32 rows need no panel
-  float* panel = direct ? nullptr : PanelScratch(static_cast<size_t>(NR * k));
+  float* panel = direct ? nullptr : decode_panel(static_cast<size_t>(NR * k));
   for (int64_t r0 = row_begin; r0 < row_end; r0 += NR) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, row_end - r0));
     const float* rows[NR];

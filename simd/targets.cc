@@ -17,6 +17,15 @@ std::string upper(std::string s) {
 
 }  // namespace
 
+std::vector<std::string> compiled_targets() {
+  // HWY_TARGETS is the same in every translation unit of the library (one set of flags), and
+  // Highway gives a better target a lower bit.
+  std::vector<std::string> names;
+  for (int64_t bits = HWY_TARGETS; bits != 0; bits &= bits - 1)
+    names.emplace_back(hwy::TargetName(bits & -bits));
+  return names;
+}
+
 std::vector<std::string> available_targets() {
   std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
   // Highway orders target bits so that a smaller value is a better target.

@@ -8,7 +8,10 @@
 
 namespace dsv4::simd {
 
-// Names of targets compiled in and supported by this CPU, best first ("AVX3_DL", "AVX2", ...).
+// Names of the targets compiled into the binary, best first, whether or not this CPU has them.
+std::vector<std::string> compiled_targets();
+// Names of targets compiled in and supported by this CPU, best first ("AVX3_DL", "AVX2", ...);
+// after pin_target, only the pinned one.
 std::vector<std::string> available_targets();
 // Name of the target dispatch currently uses.
 std::string active_target();

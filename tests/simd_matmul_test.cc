@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "simd/amx.h"
 #include "simd/attention.h"
 #include "simd/formats.h"
 #include "simd/matmul.h"
@@ -212,4 +213,54 @@ TEST_CASE("shared-KV attention with sinks matches a double reference on every ta
                         scale, scores.data() + 2 * rows, split.data() + 2 * dim);
     CHECK(std::memcmp(split.data(), out.data(), out.size() * sizeof(float)) == 0);
   });
+}
+
+TEST_CASE("AMX matmul is within 1e-5 of the exact product for every weight type") {
+  if (!amx_available()) {
+    MESSAGE("skipped: this CPU or kernel offers no AMX-BF16");
+    return;
+  }
+  std::mt19937 rng(31);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  struct Shape {
+    int64_t rows, cols;
+    std::vector<int64_t> tokens;
+    bool block256;  // the column count suits the 256-element formats too
+  };
+  // Row counts that are not multiples of 32; columns that do not fill a 256-block, or that
+  // span several column chunks; token counts below one tile, across tiles and across groups.
+  const Shape shapes[] = {{45, 544, {1, 17, 40}, false}, {37, 2304, {5, 150}, true}};
+  for (const Shape& shape : shapes)
+    for (int64_t tokens : shape.tokens) {
+      const int64_t rows = shape.rows, cols = shape.cols;
+      std::vector<float> x(tokens * cols);
+      for (auto& v : x) v = normal(rng);
+      AmxInput in;
+      prepare_amx_input(x.data(), cols, tokens, cols, in);
+      for (TensorType type : kMatmulTypes) {
+        const bool needs_256 =
+            type == TensorType::Q2_K || type == TensorType::Q4_K || type == TensorType::IQ2_XXS;
+        if (needs_256 && !shape.block256) continue;
+        const std::string name(dsv4::gguf::type_name(type));
+        CAPTURE(name);
+        CAPTURE(tokens);
+        CAPTURE(cols);
+        const TestMatrix m = make_test_matrix(type, rows, cols, rng);
+        std::vector<float> y(tokens * rows);
+        matmul_amx(m.view, in, y.data(), rows, 0, 13);
+        matmul_amx(m.view, in, y.data(), rows, 13, rows);
+        double worst = 0;
+        for (int64_t t = 0; t < tokens; ++t)
+          for (int64_t r = 0; r < rows; ++r) {
+            double exact = 0, magnitude = 0;
+            for (int64_t k = 0; k < cols; ++k) {
+              const double p = static_cast<double>(m.decoded[r * cols + k]) * x[t * cols + k];
+              exact += p;
+              magnitude += std::fabs(p);
+            }
+            worst = std::max(worst, std::fabs(y[t * rows + r] - exact) / magnitude);
+          }
+        CHECK(worst < 1e-5);
+      }
+    }
 }
