@@ -19,15 +19,19 @@ void project_inputs(const Model& model, int layer, int64_t n, ForwardScratch& s)
   const int64_t D = c.hidden, Q = c.q_lora_rank, hd = c.head_dim;
   const int64_t q_width = static_cast<int64_t>(c.n_heads) * hd;
   project(L.q_a, s.normed.data(), D, n, s.q_latent.data(), Q, s.projection);
-  for (int64_t t = 0; t < n; ++t)
+  for_each_token(n, [&](int64_t t) {
     simd::rms_norm(s.q_latent.data() + t * Q, L.q_a_norm.data(), Q, c.norm_eps,
                    s.q_latent.data() + t * Q);
+  });
   project(L.q_b, s.q_latent.data(), Q, n, s.q.data(), q_width, s.projection);
-  for (int64_t t = 0; t < n * c.n_heads; ++t)
-    simd::rms_norm(s.q.data() + t * hd, nullptr, hd, c.norm_eps, s.q.data() + t * hd);
+  for_each_token(n, [&](int64_t t) {
+    for (int64_t h = t * c.n_heads; h < (t + 1) * c.n_heads; ++h)
+      simd::rms_norm(s.q.data() + h * hd, nullptr, hd, c.norm_eps, s.q.data() + h * hd);
+  });
   project(L.kv, s.normed.data(), D, n, s.kv.data(), hd, s.projection);
-  for (int64_t t = 0; t < n; ++t)
+  for_each_token(n, [&](int64_t t) {
     simd::rms_norm(s.kv.data() + t * hd, L.kv_norm.data(), hd, c.norm_eps, s.kv.data() + t * hd);
+  });
   if (L.has_compressor) {
     const int64_t width = L.compressor.kv.rows;
     project(L.compressor.kv, s.normed.data(), D, n, s.comp_kv.data(), width, s.projection);
@@ -53,7 +57,7 @@ void attend(const Model& model, int layer, int64_t pos, int64_t t, LayerState& s
   const RopeTable& rope = model.rope(layer);
   const int hd = c.head_dim, rd = c.rope_dim, H = c.n_heads;
   float* q = s.q.data() + t * H * hd;
-  for (int h = 0; h < H; ++h) rope.rotate(q + h * hd + (hd - rd), pos);
+  rope.rotate_heads(q + (hd - rd), H, hd, pos);
 
   float* kv = s.kv.data() + t * hd;
   rope.rotate(kv + (hd - rd), pos);
@@ -62,31 +66,42 @@ void attend(const Model& model, int layer, int64_t pos, int64_t t, LayerState& s
 
   if (L.has_compressor) {
     const int64_t width = L.compressor.kv.rows;
-    compressor_step(L.compressor, rope, rd, c.norm_eps, CompressedLane::kAttention, pos,
-                    s.comp_kv.data() + t * width, s.comp_score.data() + t * width, state.frontier,
-                    state.compressed, s.row.data());
+    if (compressor_step(L.compressor, rope, rd, c.norm_eps, CompressedLane::kAttention, pos,
+                        s.comp_kv.data() + t * width, s.comp_score.data() + t * width,
+                        state.frontier, s.row.data()))
+      state.compressed.push(s.row.data());
   }
   if (L.has_indexer) {
     const int64_t width = L.indexer_compressor.kv.rows;
-    compressor_step(L.indexer_compressor, rope, rd, c.norm_eps, CompressedLane::kIndexer, pos,
-                    s.idx_kv.data() + t * width, s.idx_score.data() + t * width,
-                    state.index_frontier, state.index_rows, s.row.data());
+    if (compressor_step(L.indexer_compressor, rope, rd, c.norm_eps, CompressedLane::kIndexer, pos,
+                        s.idx_kv.data() + t * width, s.idx_score.data() + t * width,
+                        state.index_frontier, s.row.data()))
+      state.index_rows.push(s.row.data());
   }
 
   // Keys: the raw window (positions pos−window+1 .. pos), then the visible compressed rows.
   const int64_t n_raw = std::min<int64_t>(pos + 1, state.raw.capacity());
-  int64_t n_keys = 0;
-  for (int64_t i = 0; i < n_raw; ++i) state.raw.read(i, s.keys.data() + (n_keys++) * hd);
+  // Rows are decoded into s.keys by independent tasks.
+  auto gather = [&](const RowStore& store, int64_t count, int64_t first_key, auto row_of) {
+    parallel_ranges(count, 64, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) store.read(row_of(i), s.keys.data() + (first_key + i) * hd);
+    });
+  };
+  gather(state.raw, n_raw, 0, [](int64_t i) { return i; });
+  int64_t n_keys = n_raw;
   if (L.has_compressor) {
     const int64_t visible = state.compressed.size();
     if (L.has_indexer && visible > c.indexer_topk) {
       const int64_t iq = static_cast<int64_t>(c.indexer_heads) * c.indexer_dim;
       indexer_select(c, rope, pos, s.idx_q.data() + t * iq, s.idx_w.data() + t * c.indexer_heads,
                      state.index_rows, visible, s.indexer, s.selected);
-      for (int32_t row : s.selected) state.compressed.read(row, s.keys.data() + (n_keys++) * hd);
+      const auto count = static_cast<int64_t>(s.selected.size());
+      gather(state.compressed, count, n_keys,
+             [&](int64_t i) { return s.selected[static_cast<size_t>(i)]; });
+      n_keys += count;
     } else {
-      for (int64_t i = 0; i < visible; ++i)
-        state.compressed.read(i, s.keys.data() + (n_keys++) * hd);
+      gather(state.compressed, visible, n_keys, [](int64_t i) { return i; });
+      n_keys += visible;
     }
   }
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
@@ -96,7 +111,7 @@ void attend(const Model& model, int layer, int64_t pos, int64_t t, LayerState& s
                               scale, s.scores.data() + h0 * n_keys, out + h0 * hd);
   });
 
-  for (int h = 0; h < H; ++h) rope.rotate(out + h * hd + (hd - rd), pos, /*inverse=*/true);
+  rope.rotate_heads(out + (hd - rd), H, hd, pos, /*inverse=*/true);
 }
 
 }  // namespace

@@ -43,9 +43,9 @@ void pool(const CompressorFrontier& f, float* out) {
 
 }  // namespace
 
-void compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope_dim, float eps,
+bool compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope_dim, float eps,
                      CompressedLane lane, int64_t pos, const float* kv, const float* score,
-                     CompressorFrontier& f, RowStore& rows, float* scratch) {
+                     CompressorFrontier& f, float* row) {
   const int R = f.ratio, W = f.width, stride = f.lanes * W;
   const int slot = static_cast<int>(pos % R);
   const float* ape = w.ape.data() + static_cast<size_t>(slot) * stride;
@@ -53,18 +53,17 @@ void compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope
   float* score_slot = f.score.data() + static_cast<size_t>(slot) * stride;
   std::memcpy(kv_slot, kv, static_cast<size_t>(stride) * sizeof(float));
   for (int j = 0; j < stride; ++j) score_slot[j] = score[j] + ape[j];
-  if ((pos + 1) % R != 0) return;
+  if ((pos + 1) % R != 0) return false;
 
-  pool(f, scratch);
-  simd::rms_norm(scratch, w.norm.data(), W, eps, scratch);
-  rope.rotate(scratch + (W - rope_dim), pos + 1 - R);
+  pool(f, row);
+  simd::rms_norm(row, w.norm.data(), W, eps, row);
+  rope.rotate(row + (W - rope_dim), pos + 1 - R);
   if (lane == CompressedLane::kAttention) {
-    simd::simulate_fp8_e4m3(scratch, W - rope_dim, 64);
+    simd::simulate_fp8_e4m3(row, W - rope_dim, 64);
   } else {
-    simd::hadamard_transform(scratch, W);
-    simd::simulate_fp4_e2m1(scratch, W, 32);
+    simd::hadamard_transform(row, W);
+    simd::simulate_fp4_e2m1(row, W, 32);
   }
-  rows.push(scratch);
   if (f.lanes == 2) {
     // This window's lane A becomes the previous window of the next row.
     for (int i = 0; i < R; ++i) {
@@ -76,6 +75,7 @@ void compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope
                   static_cast<size_t>(W) * sizeof(float));
     }
   }
+  return true;
 }
 
 }  // namespace dsv4::engine

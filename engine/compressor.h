@@ -17,9 +17,10 @@ namespace dsv4::engine {
 enum class CompressedLane { kAttention, kIndexer };
 
 // Feeds token `pos`'s projections (`kv` and `score`, lanes·width each, APE not yet added).
-// When its window completes, appends the compressed row to `rows`. `scratch` holds width floats.
-void compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope_dim, float eps,
+// Returns true when its window completes, with the compressed row (width floats) in `row`;
+// the caller stores it (attention rows in a RowStore, indexer rows in IndexKeys).
+bool compressor_step(const CompressorWeights& w, const RopeTable& rope, int rope_dim, float eps,
                      CompressedLane lane, int64_t pos, const float* kv, const float* score,
-                     CompressorFrontier& frontier, RowStore& rows, float* scratch);
+                     CompressorFrontier& frontier, float* row);
 
 }  // namespace dsv4::engine

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/parallel.h"
 #include "engine/projection.h"
 #include "simd/ops.h"
 
@@ -16,12 +17,12 @@ void project_normalized(const ModelConfig& c, const HyperConnectionWeights& w, c
   const int64_t width = static_cast<int64_t>(c.hc_count) * c.hidden;
   const int64_t m = w.fn.rows;
   project(w.fn, streams, width, n, mixes, m, projection);
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, [&](int64_t t) {
     const double mean =
         simd::sum_of_squares(streams + t * width, width) / static_cast<double>(width);
     const float r = static_cast<float>(1.0 / std::sqrt(mean + c.norm_eps));
     for (int64_t i = 0; i < m; ++i) mixes[t * m + i] *= r;
-  }
+  });
 }
 
 // Row softmax, then alternating column and row normalisation: a doubly stochastic matrix.
@@ -63,9 +64,9 @@ void hc_pre(const ModelConfig& c, const HyperConnectionWeights& w, const float* 
   const int h = c.hc_count;
   const int64_t D = c.hidden, m = w.fn.rows;
   project_normalized(c, w, streams, n, mixes, projection);
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, [&](int64_t t) {
     const float* mix = mixes + t * m;
-    float pre[64];
+    float pre[64] = {};
     for (int i = 0; i < h; ++i) {
       pre[i] = 1.0f / (1.0f + std::exp(-(mix[i] * w.scale[0] + w.base[static_cast<size_t>(i)]))) +
                c.hc_eps;
@@ -83,7 +84,7 @@ void hc_pre(const ModelConfig& c, const HyperConnectionWeights& w, const float* 
       for (int i = 1; i < h; ++i) acc += pre[i] * s[i * D + d];
       out[d] = acc;
     }
-  }
+  });
 }
 
 void hc_post(const ModelConfig& c, const float* y, const float* post, const float* comb, int64_t n,
@@ -91,7 +92,7 @@ void hc_post(const ModelConfig& c, const float* y, const float* post, const floa
   const int h = c.hc_count;
   const int64_t D = c.hidden;
   // Each hidden dimension mixes only its own h values, so one column at a time in place.
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, [&](int64_t t) {
     float* s = streams + t * h * D;
     const float* cm = comb + t * h * h;
     for (int64_t d = 0; d < D; ++d) {
@@ -103,7 +104,7 @@ void hc_post(const ModelConfig& c, const float* y, const float* post, const floa
         s[k * D + d] = post[t * h + k] * y[t * D + d] + acc;
       }
     }
-  }
+  });
 }
 
 void hc_collapse(const ModelConfig& c, const HyperConnectionWeights& w, const float* streams,
@@ -111,8 +112,8 @@ void hc_collapse(const ModelConfig& c, const HyperConnectionWeights& w, const fl
   const int h = c.hc_count;
   const int64_t D = c.hidden;
   project_normalized(c, w, streams, n, mixes, projection);
-  for (int64_t t = 0; t < n; ++t) {
-    float weight[64];
+  for_each_token(n, [&](int64_t t) {
+    float weight[64] = {};
     for (int i = 0; i < h; ++i)
       weight[i] =
           simd::sigmoid(mixes[t * h + i] * w.scale[0] + w.base[static_cast<size_t>(i)]) + c.hc_eps;
@@ -122,7 +123,7 @@ void hc_collapse(const ModelConfig& c, const HyperConnectionWeights& w, const fl
       for (int i = 1; i < h; ++i) acc += weight[i] * s[i * D + d];
       x[t * D + d] = acc;
     }
-  }
+  });
 }
 
 }  // namespace dsv4::engine

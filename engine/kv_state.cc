@@ -15,6 +15,11 @@ int64_t compressed_capacity(int ratio, int64_t context) {
   return context / ratio;
 }
 
+// Fast sessions keep the indexer's rows as int8 FP4 codes.
+bool fp4_index(simd::TensorType row_type) {
+  return row_type != simd::TensorType::F32;
+}
+
 }  // namespace
 
 void CompressorFrontier::init(int ratio_in, int lanes_in, int width_in) {
@@ -53,7 +58,7 @@ void KvState::init(const ModelConfig& c, int64_t ctx, simd::TensorType row_type)
     s.compressed.init(compressed_capacity(ratio, ctx), c.head_dim, row_type);
     s.frontier.init(ratio, c.compress_lanes(l), c.head_dim);
     if (c.has_indexer(l)) {
-      s.index_rows.init(compressed_capacity(ratio, ctx), c.indexer_dim, row_type);
+      s.index_rows.init(compressed_capacity(ratio, ctx), c.indexer_dim, fp4_index(row_type));
       s.index_frontier.init(ratio, 2, c.indexer_dim);
     }
   }
@@ -99,7 +104,8 @@ uint64_t KvState::planned_bytes(const ModelConfig& c, int64_t ctx, simd::TensorT
     total += static_cast<uint64_t>(compressed_capacity(ratio, ctx)) * c.head_dim * element;
     total += 2 * ratio * lanes * c.head_dim * 4 + (lanes == 2 ? 2 * ratio * c.head_dim * 4 : 0);
     if (c.has_indexer(l)) {
-      total += static_cast<uint64_t>(compressed_capacity(ratio, ctx)) * c.indexer_dim * element;
+      total += IndexKeys::planned_bytes(compressed_capacity(ratio, ctx), c.indexer_dim,
+                                        fp4_index(row_type));
       total += 2 * ratio * 2 * c.indexer_dim * 4 + 2 * ratio * c.indexer_dim * 4;
     }
   }

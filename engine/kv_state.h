@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/index_keys.h"
 #include "engine/model_config.h"
 #include "engine/row_store.h"
 
@@ -30,7 +31,7 @@ struct LayerState {
   RowStore raw;         // ring: row (pos % capacity) holds position pos
   RowStore compressed;  // attention lane, one row per complete window
   CompressorFrontier frontier;
-  RowStore index_rows;  // indexer lane (ratio-4 layers)
+  IndexKeys index_rows;  // indexer lane (ratio-4 layers)
   CompressorFrontier index_frontier;
 };
 
@@ -38,7 +39,7 @@ struct KvState {
   std::vector<LayerState> layers;
   int64_t context = 0;
 
-  // `row_type`: F32 for ref, F16 for fast.
+  // `row_type`: F32 for ref; F16 for fast, whose indexer rows are int8 FP4 codes (IndexKeys).
   void init(const ModelConfig& config, int64_t context, simd::TensorType row_type);
   void reset();
   uint64_t bytes() const;

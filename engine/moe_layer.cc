@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "engine/parallel.h"
 #include "engine/projection.h"
 #include "simd/ops.h"
 
@@ -97,19 +98,24 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
     for (size_t first = 0; first < count; first += static_cast<size_t>(s.tokens)) {
       const int64_t m = std::min<int64_t>(s.tokens, static_cast<int64_t>(count - first));
       const int32_t* rows = members + first;
-      for (int64_t k = 0; k < m; ++k)
+      for_each_token(m, [&](int64_t k) {
         std::memcpy(s.expert_in.data() + k * D, s.normed.data() + rows[k] * D, D * sizeof(float));
+      });
       project(L.gate_exps.expert(e), s.expert_in.data(), D, m, s.gate.data(), F, s.projection);
       project(L.up_exps.expert(e), s.expert_in.data(), D, m, s.up.data(), F, s.projection);
-      for (int64_t k = 0; k < m; ++k)
+      for_each_token(m, [&](int64_t k) {
         swiglu(s.gate.data() + k * F, s.up.data() + k * F, F, clamp,
                weights[first + static_cast<size_t>(k)], s.gate.data() + k * F);
+      });
       project(L.down_exps.expert(e), s.gate.data(), F, m, s.expert_out.data(), D, s.projection);
-      for (int64_t k = 0; k < m; ++k) {
-        float* dst = s.routed.data() + rows[k] * D;
-        const float* src = s.expert_out.data() + k * D;
-        for (int64_t d = 0; d < D; ++d) dst[d] += src[d];
-      }
+      // Split by columns, not tokens: a token may appear twice in one expert's slice.
+      parallel_ranges(D, m >= 8 ? 512 : D, [&](int64_t d0, int64_t d1) {
+        for (int64_t k = 0; k < m; ++k) {
+          float* dst = s.routed.data() + rows[k] * D;
+          const float* src = s.expert_out.data() + k * D;
+          for (int64_t d = d0; d < d1; ++d) dst[d] += src[d];
+        }
+      });
     }
   }
 
@@ -120,12 +126,15 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
   project(L.shared_gate, s.normed.data(), D, n, s.gate.data(), F, s.projection);
   project(L.shared_up, s.normed.data(), D, n, s.up.data(), F, s.projection);
   const float shared_clamp = c.swiglu_clamp_shared[static_cast<size_t>(layer)];
-  for (int64_t t = 0; t < n; ++t)
+  for_each_token(n, [&](int64_t t) {
     swiglu(s.gate.data() + t * F, s.up.data() + t * F, F, shared_clamp, 1.0f,
            s.gate.data() + t * F);
+  });
   project(L.shared_down, s.gate.data(), F, n, s.y.data(), D, s.projection);
-  for (int64_t i = 0; i < n * D; ++i)
-    s.y[static_cast<size_t>(i)] = s.routed[static_cast<size_t>(i)] + s.y[static_cast<size_t>(i)];
+  for_each_token(n, [&](int64_t t) {
+    for (int64_t i = t * D; i < (t + 1) * D; ++i)
+      s.y[static_cast<size_t>(i)] = s.routed[static_cast<size_t>(i)] + s.y[static_cast<size_t>(i)];
+  });
 }
 
 }  // namespace dsv4::engine

@@ -1,19 +1,23 @@
-// The matrix products of the forward pass. In `fast` precision a single-token product uses
-// the fast kernels (activations quantized once to int16 for Q8_0/MXFP4 weights); prefill
-// chunks and `ref` precision use the batch-invariant matmul. Rows are split across tasks.
+// The matrix products of the forward pass. `ref` precision and small chunks use the
+// batch-invariant matmul. In `fast` precision a single-token product uses the fast kernels
+// (activations quantized once to int16 for Q8_0/MXFP4 weights), and a product over many
+// tokens uses AMX tiles where the CPU has them. Rows are split across tasks.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "simd/amx.h"
 #include "simd/matmul.h"
 
 namespace dsv4::engine {
 
 struct ProjectionScratch {
   bool fast = false;
+  bool amx = false;        // fast precision on a CPU with AMX-BF16
   std::vector<int16_t> q;  // quantized activation, sized for the widest input
   std::vector<float> q_scale;
+  simd::AmxInput amx_input;  // grows to the largest chunk × width it is given
 
   void init(bool fast_kernels, int64_t max_cols);
 };

@@ -43,4 +43,12 @@ void RopeTable::rotate(float* head_tail, int64_t pos, bool inverse) const {
   simd::rope_rotate(head_tail, cos, sin, pairs(), inverse);
 }
 
+void RopeTable::rotate_heads(float* head_tail, int heads, int64_t head_stride, int64_t pos,
+                             bool inverse) const {
+  float cos[256], sin[256];
+  angles(pos, cos, sin);
+  for (int h = 0; h < heads; ++h)
+    simd::rope_rotate(head_tail + h * head_stride, cos, sin, pairs(), inverse);
+}
+
 }  // namespace dsv4::engine

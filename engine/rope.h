@@ -23,6 +23,9 @@ class RopeTable {
   void angles(int64_t pos, float* cos, float* sin) const;
   // Rotates the last 2·pairs() entries of `x` (one head) for position `pos`.
   void rotate(float* head_tail, int64_t pos, bool inverse = false) const;
+  // The same for `heads` heads `head_stride` floats apart, computing the angles once.
+  void rotate_heads(float* head_tail, int heads, int64_t head_stride, int64_t pos,
+                    bool inverse = false) const;
 
  private:
   std::vector<double> frequencies_;

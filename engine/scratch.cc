@@ -63,6 +63,7 @@ void for_each_buffer(ForwardScratch& s, const ModelConfig& c, int64_t T, int64_t
     visit(s.indexer.keys, index_rows * c.indexer_dim);
     visit(s.indexer.head_scores, heads * index_rows);
     visit(s.indexer.totals, index_rows);
+    visit(s.indexer.head_weights, heads);
   }
 }
 
@@ -82,6 +83,7 @@ void ForwardScratch::init(const ModelConfig& c, int64_t T, int64_t context) {
   chosen.reserve(std::max(static_cast<size_t>(c.n_experts), routes_per_chunk));
   expert_offsets.reserve(static_cast<size_t>(c.n_experts));
 
+  indexer.fp4_queries.reserve(c.indexer_heads, c.indexer_dim);
   selected.reserve(indexer.totals.size() + static_cast<size_t>(c.indexer_topk));
   indexer.order.reserve(indexer.totals.size());
 }
@@ -92,6 +94,13 @@ uint64_t ForwardScratch::planned_bytes(const ModelConfig& c, int64_t tokens, int
   for_each_buffer(unused, c, tokens, context, [&total](std::vector<float>&, int64_t n) {
     total += static_cast<uint64_t>(n) * 4;
   });
+  total += simd::Fp4Queries::reserved_bytes(c.indexer_heads, c.indexer_dim);
+  // Fast prefill on AMX also holds the chunk's input to one projection as bf16 hi and lo
+  // tiles (ProjectionScratch::amx_input), sized for the widest input.
+  const int64_t widest = std::max(
+      {static_cast<int64_t>(c.hidden), static_cast<int64_t>(c.q_lora_rank),
+       static_cast<int64_t>(c.expert_ffn), static_cast<int64_t>(c.o_groups) * c.o_lora_rank});
+  total += static_cast<uint64_t>((tokens + 15) / 16 * 16 * widest) * 4;
   return total;
 }
 

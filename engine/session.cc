@@ -7,6 +7,7 @@
 #include "engine/attention_layer.h"
 #include "engine/hyper_connection.h"
 #include "engine/moe_layer.h"
+#include "engine/parallel.h"
 #include "engine/projection.h"
 #include "simd/ops.h"
 
@@ -83,16 +84,18 @@ void Session::evaluate_chunk(const int32_t* tokens, int64_t n, float* logits, He
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     hc_pre(c, L.hc_attn, s.streams.data(), n, s.x.data(), s.post.data(), s.comb.data(),
            s.mixes.data(), s.projection);
-    for (int64_t t = 0; t < n; ++t)
+    for_each_token(n, [&](int64_t t) {
       simd::rms_norm(s.x.data() + t * D, L.attn_norm.data(), D, c.norm_eps,
                      s.normed.data() + t * D);
+    });
     attention_layer(model_, l, pos0, n, kv_.layers[static_cast<size_t>(l)], s);
     hc_post(c, s.y.data(), s.post.data(), s.comb.data(), n, s.streams.data());
 
     hc_pre(c, L.hc_ffn, s.streams.data(), n, s.x.data(), s.post.data(), s.comb.data(),
            s.mixes.data(), s.projection);
-    for (int64_t t = 0; t < n; ++t)
+    for_each_token(n, [&](int64_t t) {
       simd::rms_norm(s.x.data() + t * D, L.ffn_norm.data(), D, c.norm_eps, s.normed.data() + t * D);
+    });
     moe_layer(model_, l, tokens, n, s);
     hc_post(c, s.y.data(), s.post.data(), s.comb.data(), n, s.streams.data());
     if (observer_) observer_(l, pos0, n, s.streams.data());
@@ -106,9 +109,10 @@ void Session::evaluate_chunk(const int32_t* tokens, int64_t n, float* logits, He
   const int64_t count = n - first;
   hc_collapse(c, w.output_hc, s.streams.data() + first * hc * D, count, s.x.data(), s.mixes.data(),
               s.projection);
-  for (int64_t t = 0; t < count; ++t)
+  for_each_token(count, [&](int64_t t) {
     simd::rms_norm(s.x.data() + t * D, w.output_norm.data(), D, c.norm_eps,
                    s.normed.data() + t * D);
+  });
   if (all) {
     project(w.output, s.normed.data(), D, count, logits, c.vocab, s.projection);
     std::memcpy(last_logits_.data(), logits + (count - 1) * c.vocab,

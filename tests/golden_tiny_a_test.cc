@@ -1,10 +1,13 @@
 // Golden tests against DeepSeek's official reference outputs for tiny-a
-// (../shared/testdata/tiny-a, tolerances from its README).
+// (../shared/testdata/tiny-a, tolerances from its README). The agreement cases run once more
+// per SIMD target compiled in, pinned with DSV4_TARGET (tests/CMakeLists.txt), and name the
+// target in their messages.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <string>
 #include <vector>
 
 #include "base/json_limits.h"
@@ -13,6 +16,7 @@
 #include "engine/runtime.h"
 #include "engine/session.h"
 #include "simd/ops.h"
+#include "simd/targets.h"
 #include "tests/support/logit_stats.h"
 #include "tests/support/models.h"
 #include "tests/support/testdata.h"
@@ -74,13 +78,6 @@ std::vector<float> decode_logits(const engine::Model& model, const std::vector<i
   return logits;
 }
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return worst;
-}
-
 }  // namespace
 
 TEST_CASE("ref logits match the official reference (argmax >= 99% - max |d| <= 0.05)") {
@@ -93,8 +90,8 @@ TEST_CASE("ref logits match the official reference (argmax >= 99% - max |d| <= 0
   const auto s =
       testing::compare_logits(floats(ref.logits), logits.data(),
                               static_cast<int64_t>(ref.tokens.size()), model->config().vocab);
-  MESSAGE("ref vs official: argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff,
-          ", mean KL ", s.mean_kl);
+  MESSAGE(simd::active_target(), ": ref vs official: argmax ", s.argmax_agreement, ", max |d| ",
+          s.max_abs_diff, ", mean KL ", s.mean_kl);
   CHECK(s.argmax_agreement >= 0.99);
   CHECK(s.max_abs_diff <= 0.05);
 }
@@ -144,9 +141,10 @@ TEST_CASE("ref prefill chunks of any size and token-by-token decode agree within
       all_logits(*model, ref.tokens, Precision::kRef, static_cast<int64_t>(ref.tokens.size()));
   for (int64_t chunk : {1, 7, 64, 128, 300}) {
     CAPTURE(chunk);
-    CHECK(max_abs_diff(whole, all_logits(*model, ref.tokens, Precision::kRef, chunk)) <= 1e-4);
+    CHECK(testing::max_abs_diff(whole, all_logits(*model, ref.tokens, Precision::kRef, chunk)) <=
+          1e-4);
   }
-  CHECK(max_abs_diff(whole, decode_logits(*model, ref.tokens, Precision::kRef)) <= 1e-4);
+  CHECK(testing::max_abs_diff(whole, decode_logits(*model, ref.tokens, Precision::kRef)) <= 1e-4);
 }
 
 TEST_CASE("fast prefill chunks and decode agree within the fast accuracy bar") {
@@ -211,8 +209,8 @@ TEST_CASE("fast precision stays within the accuracy bar (KL <= 0.005 and argmax 
                      const std::string& what) {
     const auto s =
         testing::compare_logits(floats(ref.logits), logits.data(), rows, model.config().vocab);
-    MESSAGE(what, ": argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff, ", mean KL ",
-            s.mean_kl);
+    MESSAGE(simd::active_target(), ": ", what, ": argmax ", s.argmax_agreement, ", max |d| ",
+            s.max_abs_diff, ", mean KL ", s.mean_kl);
     return s;
   };
   {
@@ -234,4 +232,11 @@ TEST_CASE("fast precision stays within the accuracy bar (KL <= 0.005 and argmax 
     CHECK(s.mean_kl <= 0.005);
     CHECK(s.argmax_agreement >= 0.85);
   }
+}
+
+TEST_CASE("every SIMD target compiled in has a pinned run of the agreement cases") {
+  std::string compiled;
+  for (const std::string& name : simd::compiled_targets())
+    compiled += (compiled.empty() ? "" : ",") + name;
+  CHECK(compiled == DSV4_GOLDEN_TARGETS);
 }

@@ -37,4 +37,11 @@ LogitStats compare_logits(const float* reference, const float* logits, int64_t r
   return s;
 }
 
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return worst;
+}
+
 }  // namespace dsv4::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace dsv4::testing {
 
@@ -13,5 +14,8 @@ struct LogitStats {
 };
 
 LogitStats compare_logits(const float* reference, const float* logits, int64_t rows, int64_t vocab);
+
+// max |a[i] − b[i]| over two logit arrays of one size.
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace dsv4::testing
