@@ -29,6 +29,31 @@ size_t json_nesting_depth(std::string_view text) {
   return deepest;
 }
 
+size_t json_element_count(std::string_view text) {
+  // Every value is the root, the first member of a non-empty container, or follows a comma.
+  size_t count = 0;
+  bool in_string = false, escaped = false, started = false, container_opened = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (!started || (container_opened && c != ']' && c != '}')) ++count;
+    started = true;
+    container_opened = c == '[' || c == '{';
+    if (c == ',') ++count;
+    if (c == '"') in_string = true;
+  }
+  return count;
+}
+
 nlohmann::json parse_json_limited(std::string_view text, std::string_view what,
                                   const JsonLimits& limits) {
   if (text.size() > limits.max_bytes)
