@@ -31,8 +31,11 @@ class Cursor {
     return value;
   }
 
-  std::string read_string(const char* what) {
+  std::string read_string(const char* what, uint64_t max_length = kMaxStringBytes) {
     const uint64_t length = read<uint64_t>(what);
+    if (length > max_length)
+      fail(path_, ": ", what, " at byte ", pos_ - 8, " claims ", length,
+           " bytes, more than the limit of ", max_length);
     if (length > remaining())
       fail(path_, ": ", what, " at byte ", pos_ - 8, " claims ", length, " bytes but only ",
            remaining(), " remain in the file");
@@ -131,6 +134,9 @@ Value read_value(Cursor& cur, ValueType type, uint32_t depth, const std::string&
         fail(path, ": metadata key '", key, "' has an array of unknown value type ", element_type);
       v.array_type = static_cast<ValueType>(element_type);
       const uint64_t count = cur.read<uint64_t>("array length");
+      if (count > kMaxArrayLength)
+        fail(path, ": metadata key '", key, "' claims an array of ", count,
+             " values, more than the limit of ", kMaxArrayLength);
       if (count > cur.remaining() / min_value_bytes(v.array_type))
         fail(path, ": metadata key '", key, "' claims an array of ", count, " ",
              value_type_name(v.array_type), " values but only ", cur.remaining(),
@@ -182,6 +188,10 @@ void GgufFile::parse() {
   const uint64_t n_kv = cur.read<uint64_t>("metadata count");
   // Each key-value pair needs at least a key length, a type and one value byte; each tensor
   // info at least a name length, n_dims, one dim, a type and an offset.
+  if (n_kv > kMaxMetadataCount)
+    fail(path_, ": metadata count ", n_kv, " exceeds the limit of ", kMaxMetadataCount);
+  if (n_tensors > kMaxTensorCount)
+    fail(path_, ": tensor count ", n_tensors, " exceeds the limit of ", kMaxTensorCount);
   if (n_kv > cur.remaining() / 13)
     fail(path_, ": metadata count ", n_kv, " exceeds what a file of ", size_, " bytes can hold");
   if (n_tensors > cur.remaining() / 32)
@@ -190,7 +200,7 @@ void GgufFile::parse() {
   metadata_.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
     KeyValue kv;
-    kv.key = cur.read_string("metadata key");
+    kv.key = cur.read_string("metadata key", kMaxKeyBytes);
     if (kv.key.empty()) fail(path_, ": metadata entry ", k, " has an empty key");
     const uint32_t type = cur.read<uint32_t>("metadata value type");
     if (!valid_value_type(type))

@@ -22,6 +22,16 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 constexpr uint32_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS: other GGUF tools reject more
 
+// Limits beyond what the file size implies. A parsed value takes far more memory than its
+// encoding (a one-byte array element becomes a Value of ~140 bytes), so counts are capped
+// well above any real model's (Flash: ~50 keys, ~1,300 tensors, a 129,280-token vocabulary)
+// but far below what would exhaust memory.
+constexpr uint64_t kMaxMetadataCount = 1 << 16;
+constexpr uint64_t kMaxTensorCount = 1 << 20;
+constexpr uint64_t kMaxArrayLength = 1 << 22;
+constexpr uint64_t kMaxKeyBytes = 65535;  // the GGUF specification's limit
+constexpr uint64_t kMaxStringBytes = 64 << 20;
+
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> dims;  // ne0 first (contiguous)

@@ -154,6 +154,24 @@ const SafeTensor* SafeTensorsFile::find(std::string_view name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+std::map<std::string, std::vector<std::string>> parse_safetensors_index(std::string_view text,
+                                                                        const std::string& label) {
+  const nlohmann::json index = parse_json_limited(text, label);
+  if (!index.is_object()) fail(label, ": lacks a 'weight_map' object");
+  const auto map = index.find("weight_map");
+  if (map == index.end() || !map->is_object()) fail(label, ": lacks a 'weight_map' object");
+  std::map<std::string, std::vector<std::string>> by_shard;
+  for (const auto& [name, shard] : map->items()) {
+    if (!shard.is_string()) fail(label, ": weight_map entry '", name, "' is not a string");
+    const std::string shard_name = shard.get<std::string>();
+    if (shard_name.empty() || shard_name == "." || shard_name == ".." ||
+        shard_name.find('/') != std::string::npos || shard_name.find('\0') != std::string::npos)
+      fail(label, ": shard name '", shard_name, "' must be a plain file name");
+    by_shard[shard_name].push_back(name);
+  }
+  return by_shard;
+}
+
 SafeTensorsCheckpoint SafeTensorsCheckpoint::open(const std::string& directory) {
   namespace fs = std::filesystem;
   SafeTensorsCheckpoint ckpt;
@@ -166,19 +184,7 @@ SafeTensorsCheckpoint SafeTensorsCheckpoint::open(const std::string& directory) 
     if (!in) fail(index_path.string(), ": cannot open");
     std::stringstream buffer;
     buffer << in.rdbuf();
-    const nlohmann::json index = parse_json_limited(buffer.str(), index_path.string());
-    const auto map = index.find("weight_map");
-    if (!index.is_object() || map == index.end() || !map->is_object())
-      fail(index_path.string(), ": lacks a 'weight_map' object");
-    std::map<std::string, std::vector<std::string>> by_shard;
-    for (const auto& [name, shard] : map->items()) {
-      if (!shard.is_string())
-        fail(index_path.string(), ": weight_map entry '", name, "' is not a string");
-      const std::string shard_name = shard.get<std::string>();
-      if (shard_name.find('/') != std::string::npos || shard_name == "..")
-        fail(index_path.string(), ": shard name '", shard_name, "' must be a plain file name");
-      by_shard[shard_name].push_back(name);
-    }
+    const auto by_shard = parse_safetensors_index(buffer.str(), index_path.string());
     for (const auto& [shard_name, names] : by_shard) {
       const fs::path shard_path = fs::path(directory) / shard_name;
       if (!fs::exists(shard_path))

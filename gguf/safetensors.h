@@ -57,6 +57,13 @@ class SafeTensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// The weight_map of a model.safetensors.index.json: shard file name -> the tensors the index
+// places there. Throws dsv4::Error naming `label` for malformed JSON, a missing weight_map, a
+// non-string entry or a shard name that is not a plain file name (no path may leave the
+// checkpoint directory).
+std::map<std::string, std::vector<std::string>> parse_safetensors_index(std::string_view text,
+                                                                        const std::string& label);
+
 // A checkpoint directory: either an index with shards, or a single model.safetensors.
 class SafeTensorsCheckpoint {
  public:

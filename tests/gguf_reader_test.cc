@@ -91,6 +91,34 @@ TEST_CASE("defects are named") {
   }
   {
     GgufBuilder b;
+    b.header(3, (1 << 20) + 1, 0).data(64);
+    cases.push_back({"tensor count over the limit", b.bytes, "exceeds the limit of 1048576"});
+  }
+  {
+    GgufBuilder b;
+    b.header(3, 0, (1 << 16) + 1).data(64);
+    cases.push_back({"metadata count over the limit", b.bytes, "exceeds the limit of 65536"});
+  }
+  {
+    GgufBuilder b;
+    b.header(3, 0, 1).put<uint64_t>(70000).data(70000);
+    cases.push_back({"key longer than 65535 bytes", b.bytes, "more than the limit of 65535"});
+  }
+  {
+    GgufBuilder b;
+    b.header(3, 0, 1).str("k").put<uint32_t>(8).put<uint64_t>(uint64_t{65} << 20).data(64);
+    cases.push_back({"string over 64 MiB", b.bytes, "more than the limit of 67108864"});
+  }
+  {
+    // Within the file size (one byte per element) but over the element limit: parsed, it
+    // would take ~140 times the file's size in memory.
+    GgufBuilder b;
+    b.header(3, 0, 1).str("k").put<uint32_t>(9).put<uint32_t>(0).put<uint64_t>((1 << 22) + 1);
+    b.data((1 << 22) + 1);
+    cases.push_back({"array over the element limit", b.bytes, "more than the limit of 4194304"});
+  }
+  {
+    GgufBuilder b;
     b.header(3, 0, 1).put<uint64_t>(1000).data(20);
     cases.push_back({"string length past EOF", b.bytes, "claims 1000 bytes"});
   }

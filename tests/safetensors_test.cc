@@ -103,3 +103,23 @@ TEST_CASE("header defects are named") {
                          doctest::Contains("exceeds the file size"), dsv4::Error);
   }
 }
+
+TEST_CASE("index shard names must be plain file names inside the checkpoint") {
+  const auto by_shard = parse_safetensors_index(
+      R"({"metadata": {}, "weight_map": {"a": "s1.safetensors", "b": "s1.safetensors",
+          "c": "s2.safetensors"}})",
+      "index.json");
+  CHECK(by_shard.size() == 2);
+  CHECK(by_shard.at("s1.safetensors") == std::vector<std::string>{"a", "b"});
+  // "" and "." name the directory itself, which was once opened as a shard.
+  for (const char* name : {"", ".", "..", "../x.safetensors", "sub/x.safetensors"}) {
+    CAPTURE(name);
+    const std::string text = std::string(R"({"weight_map": {"a": ")") + name + "\"}}";
+    CHECK_THROWS_WITH_AS(parse_safetensors_index(text, "index.json"),
+                         doctest::Contains("must be a plain file name"), dsv4::Error);
+  }
+  CHECK_THROWS_WITH_AS(parse_safetensors_index("[1]", "index.json"),
+                       doctest::Contains("lacks a 'weight_map' object"), dsv4::Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors_index(R"({"weight_map": {"a": 1}})", "index.json"),
+                       doctest::Contains("is not a string"), dsv4::Error);
+}
