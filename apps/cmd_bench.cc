@@ -71,6 +71,7 @@ int run_bench(int argc, char** argv) {
   compute.add_to(app, false);
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
   if (ctx_max < ctx_start) fail_usage("--ctx-max ", ctx_max, " is below --ctx-start ", ctx_start);
+  compute.pin_target();
 
   std::vector<int64_t> frontiers;
   for (int64_t f = ctx_start; f <= ctx_max;) {

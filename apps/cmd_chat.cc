@@ -19,12 +19,12 @@
 #include "apps/interrupt.h"
 #include "apps/line_editor.h"
 #include "apps/live_session.h"
+#include "apps/saved_conversation.h"
 #include "apps/stream_printer.h"
 #include "apps/tokenizer_gguf.h"
 #include "base/error.h"
 #include "engine/model.h"
 #include "render/chat.h"
-#include "simd/targets.h"
 
 namespace dsv4::apps {
 namespace {
@@ -40,24 +40,11 @@ constexpr const char* kHelp =
     "  /nothink      answer directly\n"
     "  /ctx N        start a new session of N tokens of context (the conversation is re-read)\n"
     "  /read FILE    send the contents of FILE as your next message\n"
-    "  /save FILE    save the session (not available yet)\n"
-    "  /load FILE    load a saved session (not available yet)\n"
+    "  /save FILE    save the conversation with its session state\n"
+    "  /load FILE    continue a saved conversation (the current one is replaced)\n"
     "  /help         this list\n"
     "  /quit         leave (also /exit, or Ctrl-D at the prompt)\n"
     "Ctrl-C stops a reply; at the prompt it clears the line.\n";
-
-// The reply as the history keeps it: exactly the generated text, so that rendering it again
-// reproduces what the session holds. Thinking: reasoning up to the first </think>, then the
-// answer (tool-call markup, if any, stays in the answer as the model wrote it).
-ordered_json assistant_message(const std::string& text, render::ThinkingMode mode) {
-  std::string reasoning, content = text;
-  if (mode == render::ThinkingMode::kThinking) {
-    const size_t end = text.find(render::kThinkEnd);
-    reasoning = text.substr(0, end);
-    content = end == std::string::npos ? "" : text.substr(end + render::kThinkEnd.size());
-  }
-  return {{"role", "assistant"}, {"content", content}, {"reasoning_content", reasoning}};
-}
 
 struct ChatSettings {
   std::string system;
@@ -85,6 +72,8 @@ class Chat {
 
  private:
   void set_thinking(ThinkingChoice choice);
+  void save(const std::string& path);
+  void load(const std::string& path);
 
   engine::Runtime& runtime_;
   const render::Tokenizer& tokenizer_;
@@ -146,6 +135,31 @@ void Chat::set_thinking(ThinkingChoice choice) {
   std::printf("[%s]\n", describe(settings_.thinking).c_str());
 }
 
+void Chat::save(const std::string& path) {
+  try {
+    save_conversation(path, live_, {messages_, settings_.thinking});
+    std::printf("[saved %zu messages and %lld tokens of state to %s]\n", messages_.size(),
+                static_cast<long long>(live_.session().position()), path.c_str());
+  } catch (const Error& e) {
+    std::printf("[not saved: %s]\n", e.what());
+  }
+}
+
+// The saved messages replace the conversation; the next turn evaluates only what follows the
+// saved state.
+void Chat::load(const std::string& path) {
+  try {
+    const SavedConversation saved = load_conversation(path, live_, /*require_messages=*/true);
+    messages_ = *saved.messages;
+    settings_.thinking = fit_to_context(saved.thinking, live_.options().context);
+    std::printf("[loaded %zu messages and %lld tokens of state from %s; %s]\n", messages_.size(),
+                static_cast<long long>(live_.session().position()), path.c_str(),
+                describe(settings_.thinking).c_str());
+  } catch (const Error& e) {
+    std::printf("[not loaded, the conversation is unchanged: %s]\n", e.what());
+  }
+}
+
 bool Chat::command(const std::string& line) {
   std::istringstream words(line);
   std::string name, argument;
@@ -190,9 +204,12 @@ bool Chat::command(const std::string& line) {
     text << in.rdbuf();
     std::printf("[sending %zu bytes from %s]\n", text.str().size(), argument.c_str());
     turn(text.str());
-  } else if (name == "/save" || name == "/load") {
-    std::printf("[%s is not available yet: session snapshots come in a later version]\n",
-                name.c_str());
+  } else if ((name == "/save" || name == "/load") && argument.empty()) {
+    std::printf("[usage: %s FILE]\n", name.c_str());
+  } else if (name == "/save") {
+    save(argument);
+  } else if (name == "/load") {
+    load(argument);
   } else {
     std::printf("[unknown command %s: /help lists them]\n", name.c_str());
   }
@@ -219,11 +236,12 @@ int run_chat(int argc, char** argv) {
   compute.add_to(app);
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
 
-  simd::pin_target_from_environment();
+  compute.pin_target();
   const auto model = engine::Model::load(model_path);
   const render::Tokenizer tokenizer(read_tokenizer_metadata(model->file()));
   engine::Runtime runtime(compute.threads);
   LiveSession live(runtime, *model, tokenizer, compute.session_options());
+  live.announce_memory();
   settings.thinking = fit_to_context(thinking.choice(), compute.context);
   const engine::SamplerOptions sampler_options = sampling.sampler_options();
   engine::Sampler sampler(model->config().vocab, sampler_options);

@@ -25,6 +25,7 @@ int run_logits(int argc, char** argv) {
   app.add_flag("--all", all, "logits of every position, not only the last");
   compute.add_to(app);
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
+  compute.pin_target();
 
   const std::vector<int32_t> tokens = read_npy_tokens(tokens_path);
   if (tokens.empty()) fail(tokens_path, ": no tokens");

@@ -3,12 +3,17 @@
 // answer streamed to stdout; statistics go to stderr. --json prints one object at the end.
 // Ctrl-C ends the generation early: what was generated is still printed, and the exit status
 // is 130, as for a process stopped by SIGINT.
+// --session continues a conversation saved by --save-session or `dsv4 chat` /save: the prompt
+// becomes its next user turn (with --raw, text appended as is), and only the new tokens are
+// evaluated. --kv-dir restores the longest cached prefix of the prompt's tokens and stores
+// the prompt's state for the next run (apps/kv_cache_store.h).
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -20,8 +25,12 @@
 #include "apps/common_options.h"
 #include "apps/generation.h"
 #include "apps/generation_flags.h"
+#include "apps/generation_record.h"
 #include "apps/interrupt.h"
+#include "apps/kv_cache_store.h"
 #include "apps/live_session.h"
+#include "apps/model_hash.h"
+#include "apps/saved_conversation.h"
 #include "apps/stream_printer.h"
 #include "apps/tokenizer_gguf.h"
 #include "base/error.h"
@@ -118,7 +127,8 @@ int run_run(int argc, char** argv) {
   auto* file_option = app.add_option("--prompt-file", prompt_file,
                                      "read the prompt from a file, as is ('-': stdin)");
   prompt_option->excludes(file_option);
-  app.add_option("--system", system, "system prompt (default: none, as in DeepSeek's template)");
+  auto* system_option = app.add_option("--system", system,
+                                       "system prompt (default: none, as in DeepSeek's template)");
   app.add_flag("--raw", raw,
                "the prompt is already rendered: no template, special-token text recognised "
                "(implied when it starts with the BOS text)");
@@ -135,38 +145,94 @@ int run_run(int argc, char** argv) {
                  "alternatives")
       ->check(CLI::Range(0, 100))
       ->needs(json_flag);
+  std::string session_path, save_path, kv_dir;
+  int64_t kv_budget_mb = 4096;
+  auto* session_option =
+      app.add_option("--session", session_path,
+                     "continue the conversation saved in FILE (by --save-session or chat's /save)");
+  app.add_option("--save-session", save_path,
+                 "save the conversation and its state to FILE after generating");
+  auto* kv_option = app.add_option(
+      "--kv-dir", kv_dir,
+      "cache of prompt states: restore the longest cached prefix, store the prompt's state");
+  app.add_option("--kv-budget-mb", kv_budget_mb, "size limit of --kv-dir in MiB (default: 4096)")
+      ->check(CLI::PositiveNumber)
+      ->needs(kv_option);
+  session_option->excludes(kv_option);
+  session_option->excludes(system_option);
   compute.add_to(app);
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
   if (prompt_option->count() == 0 && file_option->count() == 0)
     fail_usage(argv[0], ": give the prompt with -p or --prompt-file");
 
-  simd::pin_target_from_environment();
+  compute.pin_target();
   if (file_option->count() > 0) prompt = read_prompt_file(prompt_file);
   const auto model = engine::Model::load(model_path);
   const render::Tokenizer tokenizer(read_tokenizer_metadata(model->file()));
   const engine::SessionOptions session_options = compute.session_options();
 
   raw = raw || prompt.starts_with(render::kBosText);
-  ThinkingChoice choice = thinking.choice();
+  engine::Runtime runtime(compute.threads);
+  LiveSession live(runtime, *model, tokenizer, session_options);
+  SavedConversation conversation;
+  if (session_option->count() > 0) {
+    conversation = load_conversation(session_path, live, /*require_messages=*/!raw);
+    std::fprintf(stderr, "dsv4: continuing %s (%lld tokens)\n", session_path.c_str(),
+                 static_cast<long long>(live.session().position()));
+  }
+  const bool thinking_given = thinking.think || thinking.nothink || thinking.think_max;
+  ThinkingChoice choice =
+      thinking_given || session_option->count() == 0 ? thinking.choice() : conversation.thinking;
   std::string rendered;
   if (raw) {
     rendered = prompt;
     choice.mode = mode_of_rendered(prompt);
+    conversation.messages.reset();  // the state's text is no longer a rendered conversation
   } else {
     choice = fit_to_context(choice, session_options.context);
-    ordered_json messages = ordered_json::array();
-    if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
-    messages.push_back({{"role", "user"}, {"content", prompt}});
-    rendered = render::render_chat(messages, {.mode = choice.mode, .effort = choice.effort});
+    if (!conversation.messages) {
+      conversation.messages = ordered_json::array();
+      if (!system.empty())
+        conversation.messages->push_back({{"role", "system"}, {"content", system}});
+    }
+    conversation.messages->push_back({{"role", "user"}, {"content", prompt}});
+    // Earlier replies keep their reasoning, as the saved state holds it (cmd_chat.cc).
+    rendered =
+        render::render_chat(*conversation.messages,
+                            {.mode = choice.mode, .effort = choice.effort, .drop_thinking = false});
   }
-  const std::vector<int32_t> tokens = tokenizer.encode(rendered, /*special=*/true);
-  if (tokens.empty()) fail_usage(argv[0], ": the prompt is empty");
-  if (static_cast<int64_t>(tokens.size()) > session_options.context)
-    fail("the prompt has ", tokens.size(), " tokens but the context holds ",
-         session_options.context, " (raise --ctx)");
+  conversation.thinking = choice;
+  std::vector<int32_t> tokens;
+  if (raw) {
+    tokens = tokenizer.encode(rendered, /*special=*/true);
+  } else {
+    const LiveSession::Sync sync = live.sync(rendered);
+    if (sync.restarted)
+      std::fprintf(stderr, "dsv4: the saved state does not hold its conversation: re-reading it\n");
+    tokens = sync.tokens;
+  }
+  if (tokens.empty() && live.session().position() == 0)
+    fail_usage(argv[0], ": the prompt is empty");
+  const int64_t needed = live.session().position() + static_cast<int64_t>(tokens.size());
+  if (needed > session_options.context)
+    fail("the prompt has ", needed, " tokens but the context holds ", session_options.context,
+         " (raise --ctx)");
+  live.announce_memory();
 
-  engine::Runtime runtime(compute.threads);
-  LiveSession live(runtime, *model, tokenizer, session_options);
+  std::optional<KvCacheStore> cache;
+  if (!kv_dir.empty()) {
+    cache.emplace(kv_dir, static_cast<uint64_t>(kv_budget_mb) << 20);
+    const KvCacheHit hit = cache->restore_longest_prefix(live.session(), tokens);
+    live.state_replaced();
+    for (const std::string& reason : hit.refused)
+      std::fprintf(stderr, "dsv4: kv cache: removed a bad file: %s\n", reason.c_str());
+    std::fprintf(stderr,
+                 "dsv4: kv cache: %lld of the %zu prompt tokens restored%s%s; %lld to evaluate\n",
+                 static_cast<long long>(hit.tokens), tokens.size(), hit.tokens ? " from " : "",
+                 hit.file.c_str(), static_cast<long long>(tokens.size()) - hit.tokens);
+    tokens.erase(tokens.begin(), tokens.begin() + hit.tokens);
+  }
+
   engine::SamplerOptions sampler_options = sampling.sampler_options();
   sampler_options.logprobs = logprobs >= 0;
   sampler_options.top_logprobs = std::max(logprobs, 0);
@@ -181,7 +247,31 @@ int run_run(int argc, char** argv) {
   PrefillProgress progress(tokens.size(), session_options.chunk);
   GenerationCallbacks callbacks;
   progress.install(callbacks);
+  if (cache) {
+    // The prompt's state is stored once it is complete, before anything is generated.
+    callbacks.prefill_progress = [&, bar = callbacks.prefill_progress](int64_t done,
+                                                                       int64_t total) {
+      if (bar) bar(done, total);
+      if (done == total && cache->store(live.session()))
+        std::fprintf(stderr, "dsv4: kv cache: stored the prompt's %lld tokens in %s\n",
+                     static_cast<long long>(live.session().position()), kv_dir.c_str());
+    };
+  }
   if (!json) callbacks.stream = [&printer](const render::StreamEvent& e) { printer.print(e); };
+  GenerationRecord record;
+  if (json) {
+    record.model_file = std::filesystem::absolute(model_path).string();
+    record.model_hash = model_content_hash(model_path);
+    record.session = session_options;
+    record.target = simd::active_target();
+    record.prompt_tokens = live.session().tokens();
+    record.prompt_tokens.insert(record.prompt_tokens.end(), tokens.begin(), tokens.end());
+    record.restored_state = live.session().position() > 0;
+    record.sampling = sampler.options();
+    record.max_tokens = max_tokens;
+    record.stop = stop;
+    record.mode = choice.mode;
+  }
   const GenerationResult result = generate(runtime, live.session(), tokenizer, sampler, tokens,
                                            options, callbacks, &InterruptHandler::flag());
   progress.finish();
@@ -189,9 +279,18 @@ int run_run(int argc, char** argv) {
   std::fprintf(stderr, "dsv4: %s, finish %s, seed %llu\n", describe(result.stats).c_str(),
                finish_reason_name(result.finish),
                static_cast<unsigned long long>(sampler_options.seed));
+  if (!save_path.empty()) {
+    if (conversation.messages)
+      conversation.messages->push_back(assistant_message(result.text, choice.mode));
+    save_conversation(save_path, live, conversation);
+    std::fprintf(stderr, "dsv4: saved the session (%lld tokens) to %s\n",
+                 static_cast<long long>(live.session().position()), save_path.c_str());
+  }
   if (json) {
-    const std::string out = result_json(result, sampler.options(), compute.precision, choice, raw)
-                                .dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    ordered_json j = result_json(result, sampler.options(), compute.precision, choice, raw);
+    record.generated = result.tokens;
+    j["reproduce"] = record_to_json(record);
+    const std::string out = j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
     std::printf("%s\n", out.c_str());
   }
   return result.finish == FinishReason::kCancelled ? 130 : 0;

@@ -34,6 +34,7 @@ int run_synth(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_run(int argc, char** argv);
 int run_chat(int argc, char** argv);
-int run_not_implemented(int argc, char** argv);
+int run_serve(int argc, char** argv);
+int run_verify(int argc, char** argv);
 
 }  // namespace dsv4::apps

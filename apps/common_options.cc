@@ -1,5 +1,7 @@
 #include "apps/common_options.h"
 
+#include "simd/targets.h"
+
 namespace dsv4::apps {
 
 void ComputeOptions::add_to(CLI::App& app, bool with_context) {
@@ -13,6 +15,16 @@ void ComputeOptions::add_to(CLI::App& app, bool with_context) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   app.add_option("--chunk", chunk, "tokens per prefill step")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+  app.add_option("--target", target,
+                 "SIMD target to run on, e.g. AVX2 to reproduce an AVX2 machine's results "
+                 "(default: DSV4_TARGET, else the best one; dsv4 --version lists them)");
+}
+
+void ComputeOptions::pin_target() const {
+  if (target.empty())
+    simd::pin_target_from_environment();
+  else
+    simd::pin_target(target);
 }
 
 engine::Precision ComputeOptions::parsed_precision() const {

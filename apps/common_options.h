@@ -1,4 +1,5 @@
-// Options shared by the subcommands that compute: --threads, --precision, --ctx, --chunk.
+// Options shared by the subcommands that compute: --threads, --precision, --ctx, --chunk,
+// --target.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -14,8 +15,12 @@ struct ComputeOptions {
   std::string precision = "fast";  // ref | fast
   int64_t context = 4096;
   int64_t chunk = 64;
+  std::string target;  // empty: DSV4_TARGET, else the best this CPU has
 
   void add_to(CLI::App& app, bool with_context = true);
+  // Restricts SIMD dispatch to --target, else to DSV4_TARGET when set; call before computing.
+  // Throws a UsageError naming the available targets when the target is not one of them.
+  void pin_target() const;
   engine::Precision parsed_precision() const;
   engine::SessionOptions session_options() const;
 };

@@ -33,6 +33,10 @@ class TextPipeline {
         callbacks_(callbacks),
         result_(result) {
     std::erase_if(stop_, [](const std::string& s) { return s.empty(); });
+    for (const render::StreamEvent& e : parser_.feed(options.prefix))
+      if (e.kind != render::StreamEvent::Kind::kReasoning &&
+          e.kind != render::StreamEvent::Kind::kContent)
+        deliver({e});
   }
 
   // Returns true when a stop string completed.

@@ -32,6 +32,11 @@ struct GenerationOptions {
   // Thinking: the text starts inside <think> (the prompt ended with it) and is reasoning up to
   // </think>. Chat: the text is the answer.
   render::ThinkingMode mode = render::ThinkingMode::kThinking;
+  // Text the answer already starts with, at the end of the prompt (a prefilled assistant
+  // turn, the opening of a forced tool call): the generated text is parsed as its
+  // continuation. Tool calls the prefix opens are reported like generated ones; its reasoning
+  // and content are the caller's own and are not.
+  std::string prefix;
 };
 
 struct GenerationStats {

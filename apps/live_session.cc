@@ -1,5 +1,7 @@
 #include "apps/live_session.h"
 
+#include <cstdio>
+
 #include "apps/generation.h"
 #include "engine/memory_plan.h"
 
@@ -30,6 +32,18 @@ LiveSession::~LiveSession() {
 void LiveSession::reopen(const engine::SessionOptions& options) {
   auto replacement = open_session(runtime_, model_, options);
   runtime_.run([&] { session_ = std::move(replacement); });
+  text_.clear();
+  text_tokens_ = 0;
+}
+
+void LiveSession::announce_memory() const {
+  const engine::SessionOptions& o = options();
+  const engine::MemoryPlan plan = engine::plan_memory(model_.config(), model_.weights().bytes, o);
+  std::fprintf(stderr, "dsv4: memory for a %lld-token context: %s\n",
+               static_cast<long long>(o.context), plan.describe().c_str());
+}
+
+void LiveSession::state_replaced() {
   text_.clear();
   text_tokens_ = 0;
 }

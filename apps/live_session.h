@@ -36,6 +36,13 @@ class LiveSession {
   // the new one does not fit.
   void reopen(const engine::SessionOptions& options);
 
+  // Call after the session's state was replaced (a restored file or cache entry): the text it
+  // holds is worked out again from its tokens.
+  void state_replaced();
+
+  // One line on stderr: the weights, KV state and scratch the session's context needs.
+  void announce_memory() const;
+
   engine::Session& session() { return *session_; }
   const engine::SessionOptions& options() const { return session_->options(); }
 

@@ -1,12 +1,15 @@
 // `dsv4`: git-style dispatcher over the subcommands of DESIGN.md §3.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "apps/command.h"
 #include "base/error.h"
+#include "simd/targets.h"
 
 namespace dsv4::apps {
 namespace {
@@ -20,6 +23,39 @@ void print_usage(std::FILE* out) {
   for (const Command& c : commands())
     std::fprintf(out, "  %-10.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  return list;
+}
+
+// The version and the SIMD targets: the one in use (DSV4_TARGET applied), the ones this CPU
+// can run, and the ones compiled in.
+int print_version() {
+  const std::vector<std::string> available = simd::available_targets();
+  simd::pin_target_from_environment();
+  const char* pinned = std::getenv("DSV4_TARGET");
+  std::printf("dsv4 %s\nSIMD target: %s%s\navailable on this CPU: %s\ncompiled: %s\n", DSV4_VERSION,
+              simd::active_target().c_str(),
+              pinned != nullptr && *pinned != '\0' ? " (DSV4_TARGET)" : "",
+              joined(available).c_str(), joined(simd::compiled_targets()).c_str());
+  return 0;
+}
+
+// Runs a command, reporting an error as one line: exit 2 for a usage error, else 1.
+template <class Body>
+int report_errors(Body body) {
+  try {
+    return body();
+  } catch (const dsv4::UsageError& e) {
+    std::fprintf(stderr, "dsv4: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dsv4: error: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace
@@ -37,12 +73,6 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
-int run_not_implemented(int argc, char** argv) {
-  (void)argc;
-  std::fprintf(stderr, "dsv4: error: '%s' is not implemented yet\n", argv[0]);
-  return 2;
-}
-
 }  // namespace dsv4::apps
 
 int main(int argc, char** argv) {
@@ -56,23 +86,12 @@ int main(int argc, char** argv) {
     print_usage(stdout);
     return 0;
   }
-  if (name == "--version" || name == "-V") {
-    std::printf("dsv4 %s\n", DSV4_VERSION);
-    return 0;
-  }
+  if (name == "--version" || name == "-V") return report_errors(print_version);
   for (const Command& c : commands()) {
     if (c.name != name) continue;
     std::string label = "dsv4 " + name;
     argv[1] = label.data();
-    try {
-      return c.run(argc - 1, argv + 1);
-    } catch (const dsv4::UsageError& e) {
-      std::fprintf(stderr, "dsv4: error: %s\n", e.what());
-      return 2;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "dsv4: error: %s\n", e.what());
-      return 1;
-    }
+    return report_errors([&] { return c.run(argc - 1, argv + 1); });
   }
   std::fprintf(stderr, "dsv4: error: unknown command '%s' (see dsv4 --help)\n", name.c_str());
   return 2;

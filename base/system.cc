@@ -8,7 +8,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <utility>
 
 namespace dsv4 {
 namespace {
@@ -33,16 +32,18 @@ int physical_core_count() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  std::set<std::pair<std::string, std::string>> cores;
-  int logical = 0;
+  // The hardware threads of one core share one thread_siblings_list, which names the core on
+  // every architecture; (physical_package_id, core_id) does not, as core_id is only unique
+  // within a cluster on some Arm systems.
+  std::set<std::string> cores;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (!CPU_ISSET(cpu, &set)) continue;
-    ++logical;
-    const std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
-    std::ifstream package(base + "physical_package_id"), core(base + "core_id");
-    std::string p, c;
-    if (!(package >> p) || !(core >> c)) return logical > 0 ? CPU_COUNT(&set) : 1;
-    cores.emplace(p, c);
+    std::ifstream siblings("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                           "/topology/thread_siblings_list");
+    std::string list;
+    // Without topology (some containers), every logical CPU counts.
+    if (!(siblings >> list)) return CPU_COUNT(&set);
+    cores.insert(list);
   }
   return cores.empty() ? 1 : static_cast<int>(cores.size());
 }

@@ -258,10 +258,11 @@ TEST_CASE("chat commands") {
   const std::string model = synthetic_model();
   const ProcessResult r = run_process(
       {dsv4_binary(), "chat", "-m", model, "-n", "8", "--seed", "1"},
-      "Hello\n/help\n/save x.bin\n/bogus\n/nothink\nSecond\n/ctx 16\nThird\n/read /nonexistent\n");
+      "Hello\n/help\n/load /nonexistent/x.bin\n/bogus\n/nothink\nSecond\n/ctx 16\nThird\n"
+      "/read /nonexistent\n");
   CHECK(r.status == 0);
   CHECK(r.out.find("/think-max") != std::string::npos);  // the help
-  CHECK(r.out.find("not available yet") != std::string::npos);
+  CHECK(r.out.find("not loaded, the conversation is unchanged") != std::string::npos);
   CHECK(r.out.find("unknown command /bogus") != std::string::npos);
   CHECK(r.out.find("[no thinking]") != std::string::npos);
   // Switching the mode changes how earlier turns render: the session starts over.

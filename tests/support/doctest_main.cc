@@ -1,11 +1,17 @@
 // doctest entry point. ctest runs each test case by name (doctest_discover_tests); a name
 // that no longer matches would otherwise "pass" by running nothing, so a run whose filters
-// select no test case fails.
+// select no test case fails. DSV4_TARGET pins SIMD dispatch for the whole run, as it does for
+// `dsv4` (tests/CMakeLists.txt runs the golden tests once per target this way); a target this
+// CPU lacks fails the run.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "simd/targets.h"
 
 namespace {
 
@@ -32,6 +38,16 @@ REGISTER_LISTENER("counting", 1, CountingListener);
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* pinned = std::getenv("DSV4_TARGET"); pinned != nullptr && *pinned != '\0') {
+    try {
+      dsv4::simd::pin_target(pinned);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "DSV4_TARGET: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(stderr, "SIMD dispatch pinned to %s (DSV4_TARGET)\n",
+                 dsv4::simd::active_target().c_str());
+  }
   doctest::Context context(argc, argv);
   const int status = context.run();
   if (context.shouldExit()) return status;

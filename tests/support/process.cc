@@ -7,11 +7,32 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace dsv4::testing {
+namespace {
 
-ProcessResult run_process(const std::vector<std::string>& args, const std::string& input) {
+// In a cross build, programs built here are for the target machine: they run under the
+// emulator that runs the tests (CMAKE_CROSSCOMPILING_EMULATOR, space-separated).
+std::vector<std::string> with_emulator(const std::vector<std::string>& args) {
+#ifdef DSV4_TEST_EMULATOR
+  if (!args.empty() && args[0].starts_with(DSV4_BINARY_DIR "/")) {
+    std::vector<std::string> emulated;
+    std::istringstream words(DSV4_TEST_EMULATOR);
+    for (std::string word; words >> word;) emulated.push_back(word);
+    emulated.insert(emulated.end(), args.begin(), args.end());
+    return emulated;
+  }
+#endif
+  return args;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& command, const std::string& input) {
+  const std::vector<std::string> args = with_emulator(command);
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
     throw std::runtime_error("pipe failed");
@@ -77,6 +98,21 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::strin
   waitpid(pid, &status, 0);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+double process_cpu_seconds(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in(path);
+  std::string stat;
+  if (!std::getline(in, stat)) throw std::runtime_error("cannot read " + path);
+  // Fields follow the command name in parentheses (which may hold spaces): state is field 3,
+  // utime and stime (clock ticks) are fields 14 and 15.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string skip;
+  for (int field = 3; field < 14; ++field) fields >> skip;
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace dsv4::testing

@@ -1,6 +1,8 @@
 // Runs a command for CLI tests and captures its exit status, stdout and stderr.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -12,7 +14,11 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs `args` (args[0] is the program path) with `input` on stdin.
-ProcessResult run_process(const std::vector<std::string>& args, const std::string& input = "");
+// Runs `command` (command[0] is the program path) with `input` on stdin. In a cross build, a
+// program built by this project runs under the build's emulator.
+ProcessResult run_process(const std::vector<std::string>& command, const std::string& input = "");
+
+// CPU time (user + system, all threads) process `pid` has used so far, from /proc/<pid>/stat.
+double process_cpu_seconds(pid_t pid);
 
 }  // namespace dsv4::testing

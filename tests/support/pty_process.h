@@ -20,6 +20,7 @@ class PtyProcess {
   PtyProcess(const PtyProcess&) = delete;
   PtyProcess& operator=(const PtyProcess&) = delete;
 
+  pid_t pid() const { return pid_; }
   void send(std::string_view keys);
   // Waits until `text` appears in the output written since the last successful wait_for
   // (or the start); false after `seconds` or when the process closed the terminal.
