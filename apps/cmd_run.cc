@@ -156,7 +156,7 @@ int run_run(int argc, char** argv) {
       "--kv-dir", kv_dir,
       "cache of prompt states: restore the longest cached prefix, store the prompt's state");
   app.add_option("--kv-budget-mb", kv_budget_mb, "size limit of --kv-dir in MiB (default: 4096)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->needs(kv_option);
   session_option->excludes(kv_option);
   session_option->excludes(system_option);

@@ -1,7 +1,8 @@
 // `dsv4 serve -m M.gguf`: an HTTP server speaking the OpenAI and Anthropic APIs. It listens
 // first and loads the model second, answering 503 meanwhile, so that a supervisor sees it
 // come up at once. One worker runs the model on one live session; SIGINT or SIGTERM stop it
-// cleanly: the running generation is cancelled and waiting requests get 503.
+// cleanly: the running generation is cancelled and waiting requests get 503. --kv-dir keeps
+// prompt states on disk across requests and restarts (apps/server/inference_worker.h).
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -13,10 +14,12 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "apps/command.h"
 #include "apps/common_options.h"
+#include "apps/kv_cache_store.h"
 #include "apps/live_session.h"
 #include "apps/server/http_server.h"
 #include "apps/server/inference_worker.h"
@@ -159,10 +162,21 @@ int run_serve(int argc, char** argv) {
                  "seconds of silence after which a stream gets a keep-alive comment")
       ->check(CLI::Range(0.001, 3600.0))
       ->capture_default_str();
+  std::string kv_dir;
+  int64_t kv_budget_mb = 4096;
+  auto* kv_option = app.add_option(
+      "--kv-dir", kv_dir,
+      "cache of prompt states: restore the longest cached prefix, store new long prompts");
+  app.add_option("--kv-budget-mb", kv_budget_mb, "size limit of --kv-dir in MiB (default: 4096)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->needs(kv_option);
   compute.add_to(app);
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
 
   compute.pin_target();
+  // Before listening, so that a directory that cannot be made stops the server at once.
+  std::optional<KvCacheStore> cache;
+  if (!kv_dir.empty()) cache.emplace(kv_dir, static_cast<uint64_t>(kv_budget_mb) << 20);
   http.max_body_bytes = max_body_mb << 20;
   // Every waiting request holds a connection; a few more serve /health and /v1/models meanwhile.
   http.threads = queue + 16;
@@ -205,7 +219,8 @@ int run_serve(int argc, char** argv) {
     throw;
   }
   live->announce_memory();
-  server::InferenceWorker worker(*runtime, *model, *tokenizer, *live, queue);
+  server::InferenceWorker worker(*runtime, *model, *tokenizer, *live, queue,
+                                 cache ? &*cache : nullptr);
   server::ServedModel served;
   served.id = alias.empty() ? std::filesystem::path(model_path).stem().string() : alias;
   served.created = static_cast<int64_t>(std::time(nullptr));
@@ -215,6 +230,10 @@ int run_serve(int argc, char** argv) {
   std::fprintf(stderr, "dsv4 serve: ready: model %s, context %lld, %d threads, queue %zu%s\n",
                served.id.c_str(), static_cast<long long>(compute.context), runtime->threads(),
                queue, http.api_key.empty() ? "" : ", API key required");
+  if (cache)
+    std::fprintf(stderr, "dsv4 serve: kv cache: %s, %.1f of %lld MiB used\n", kv_dir.c_str(),
+                 static_cast<double>(cache->used_bytes()) / (1 << 20),
+                 static_cast<long long>(kv_budget_mb));
 
   stop.wait();
   worker.stop();

@@ -120,12 +120,15 @@ void prefill(engine::Runtime& runtime, engine::Session& session, std::span<const
   // progress bar move and a cancellation land between chunks.
   const size_t chunk = static_cast<size_t>(std::max<int64_t>(1, session.options().chunk));
   const auto start = Clock::now();
+  const size_t checkpoint = static_cast<size_t>(std::max<int64_t>(0, callbacks.checkpoint));
   for (size_t done = 0; done < prompt.size();) {
     if (cancelled(cancel)) break;
-    const size_t n = std::min(chunk, prompt.size() - done);
+    size_t n = std::min(chunk, prompt.size() - done);
+    if (done < checkpoint) n = std::min(n, checkpoint - done);
     runtime.run([&] { session.evaluate(prompt.subspan(done, n)); });
     done += n;
     stats.prefilled_tokens = static_cast<int64_t>(done);
+    if (done == checkpoint && callbacks.at_checkpoint) callbacks.at_checkpoint();
     if (callbacks.prefill_progress)
       callbacks.prefill_progress(static_cast<int64_t>(done), static_cast<int64_t>(prompt.size()));
   }

@@ -65,10 +65,15 @@ struct GenerationResult {
   GenerationStats stats;
 };
 
-// Both optional. They run on the calling thread, between engine steps.
+// All optional. They run on the calling thread, between engine steps.
 struct GenerationCallbacks {
   std::function<void(int64_t done, int64_t total)> prefill_progress;
   std::function<void(const render::StreamEvent& event)> stream;
+  // Called once the session holds the prompt's first `checkpoint` tokens (0 < checkpoint <=
+  // prompt size): a prefill chunk ends there, so the caller sees that state (the server
+  // stores it in its disk cache). Not called when prefill is cancelled before.
+  int64_t checkpoint = 0;
+  std::function<void()> at_checkpoint;
 };
 
 // False for ids the vocabulary only names to cover the embedding's extra rows

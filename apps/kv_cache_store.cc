@@ -106,14 +106,15 @@ std::string KvCacheStore::path_of(uint64_t key, int64_t tokens) const {
 }
 
 KvCacheHit KvCacheStore::restore_longest_prefix(engine::Session& session,
-                                                std::span<const int32_t> tokens) {
+                                                std::span<const int32_t> tokens,
+                                                int64_t longer_than) {
   const int64_t most =
       std::min<int64_t>(static_cast<int64_t>(tokens.size()), session.options().context);
   std::set<std::pair<int64_t, uint64_t>> listed;  // (tokens, key), shortest first
   std::error_code ec;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir_, ec))
     if (const auto name = parse_name(entry.path().filename().string());
-        name && name->tokens <= most)
+        name && name->tokens > longer_than && name->tokens <= most)
       listed.insert({name->tokens, name->key});
 
   // The request's own keys at the listed lengths, one pass over its tokens.
@@ -165,15 +166,19 @@ bool KvCacheStore::store(const engine::Session& session) {
     touch(path);
     return false;
   }
-  const engine::SessionOptions& options = session.options();
-  const uint64_t bytes =
-      engine::session_file_bytes(session.model().config(), options.context, options.precision, n);
+  const uint64_t bytes = file_bytes(session);
   if (bytes > budget_bytes_) return false;
   // Room first, so that the directory stays within the budget once the file is in.
   evict(budget_bytes_ - bytes);
   engine::save_session_file(path, session);
   touch(path);  // times from one clock, finer than the file system's
   return true;
+}
+
+uint64_t KvCacheStore::file_bytes(const engine::Session& session) const {
+  const engine::SessionOptions& options = session.options();
+  return engine::session_file_bytes(session.model().config(), options.context, options.precision,
+                                    session.position());
 }
 
 void KvCacheStore::evict(uint64_t limit) const {

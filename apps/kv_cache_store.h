@@ -21,8 +21,9 @@
 // stores into it; a store object keeps no state of its own, so threads may share one.
 //
 // Which states to store is the caller's choice: `dsv4 run --kv-dir` stores its rendered
-// prompt; a server would rather store where the next requests of a conversation branch off
-// (e.g. the prompt before its last user turn), since only a prefix of a request can match.
+// prompt; `dsv4 serve` stores where the next requests of a conversation branch off (the
+// prompt through its last <｜Assistant｜>; apps/server/inference_worker.h), since only a
+// prefix of a request can match.
 #pragma once
 
 #include <cstdint>
@@ -46,13 +47,18 @@ class KvCacheStore {
   KvCacheStore(std::string dir, uint64_t budget_bytes);
 
   // Restores into `session` the longest cached prefix of `tokens` (all of them at most).
-  KvCacheHit restore_longest_prefix(engine::Session& session, std::span<const int32_t> tokens);
+  // Prefixes of `longer_than` tokens or fewer are passed over: a session that already holds
+  // that many of `tokens` would only lose state by restoring them.
+  KvCacheHit restore_longest_prefix(engine::Session& session, std::span<const int32_t> tokens,
+                                    int64_t longer_than = 0);
 
   // Stores the session's state under its tokens, then evicts down to the budget. Returns
   // false when nothing was written: an empty session, a state already cached (its time is
   // renewed) or one larger than the budget.
   bool store(const engine::Session& session);
 
+  // The size of the file of the session's state: store() writes none larger than the budget.
+  uint64_t file_bytes(const engine::Session& session) const;
   // Bytes of the cache files now in the directory.
   uint64_t used_bytes() const;
   const std::string& dir() const { return dir_; }

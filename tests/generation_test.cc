@@ -181,6 +181,29 @@ TEST_CASE("cancelling from a callback stops between tokens") {
   CHECK(session->position() == r.stats.prompt_tokens + static_cast<int64_t>(r.tokens.size()));
 }
 
+TEST_CASE("prefill calls back at its checkpoint and generates what it would without one") {
+  Fixture f;
+  f.options.precision = engine::Precision::kRef;  // then chunk boundaries change no bit
+  const auto prompt =
+      f.prompt("Tell me about caches and the prefixes they keep", render::ThinkingMode::kChat);
+  REQUIRE(prompt.size() > 24);
+  const GenerationOptions generation{.max_tokens = 8, .mode = render::ThinkingMode::kChat};
+  auto plain = f.session();
+  const GenerationResult expected = f.generate(*plain, prompt, generation, {.temperature = 0});
+
+  auto session = f.session();
+  constexpr int64_t kCheckpoint = 21;  // inside the second 16-token chunk
+  std::vector<int32_t> seen;
+  apps::GenerationCallbacks callbacks;
+  callbacks.checkpoint = kCheckpoint;
+  callbacks.at_checkpoint = [&] { seen = session->tokens(); };
+  const GenerationResult r =
+      f.generate(*session, prompt, generation, {.temperature = 0}, callbacks);
+  CHECK(seen == std::vector<int32_t>(prompt.begin(), prompt.begin() + kCheckpoint));
+  CHECK(r.tokens == expected.tokens);
+  CHECK(r.stats.prefilled_tokens == static_cast<int64_t>(prompt.size()));
+}
+
 TEST_CASE("logprobs come with each token when the sampler computes them") {
   Fixture f;
   auto session = f.session();

@@ -1,9 +1,12 @@
 #include "apps/server/inference_worker.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "base/error.h"
+#include "render/prompt_format.h"
 
 namespace dsv4::server {
 namespace {
@@ -45,12 +48,14 @@ void log_line(const Job& job, const JobOutcome& o, double started, double ended)
 
 InferenceWorker::InferenceWorker(engine::Runtime& runtime, const engine::Model& model,
                                  const render::Tokenizer& tokenizer, apps::LiveSession& live,
-                                 size_t max_waiting)
+                                 size_t max_waiting, apps::KvCacheStore* cache)
     : runtime_(runtime),
       model_(model),
       tokenizer_(tokenizer),
       live_(live),
       max_waiting_(max_waiting),
+      cache_(cache),
+      assistant_id_(tokenizer.find_token(render::kAssistantText)),
       thread_([this] { run(); }) {}
 
 InferenceWorker::~InferenceWorker() {
@@ -107,14 +112,13 @@ void InferenceWorker::execute(Job& job) {
   }
   const double started = seconds_since(epoch_);
   try {
-    // A disk KV cache plugs in here: when the live session does not hold a prefix of the
-    // prompt, a stored one can be restored before the rest is prefilled.
-    const apps::LiveSession::Sync sync = live_.sync(job.spec().prompt);
+    std::vector<int32_t> pending = live_.sync(job.spec().prompt).tokens;
+    if (cache_ && !pending.empty()) restore_from_cache(job, pending);
     engine::Session& session = live_.session();
     const int64_t context = session.options().context;
     JobOutcome outcome;
     outcome.admission.cached_tokens = session.position();
-    outcome.admission.prompt_tokens = session.position() + static_cast<int64_t>(sync.tokens.size());
+    outcome.admission.prompt_tokens = session.position() + static_cast<int64_t>(pending.size());
     if (outcome.admission.prompt_tokens >= context)
       throw ApiError(ErrorKind::kInvalidRequest,
                      "the prompt has " + std::to_string(outcome.admission.prompt_tokens) +
@@ -127,7 +131,11 @@ void InferenceWorker::execute(Job& job) {
     apps::GenerationCallbacks callbacks;
     if (job.spec().stream_events)
       callbacks.stream = [&job](const render::StreamEvent& e) { job.publish(e); };
-    outcome.result = apps::generate(runtime_, session, tokenizer_, sampler, sync.tokens,
+    if (cache_) {
+      callbacks.checkpoint = store_point(pending);
+      callbacks.at_checkpoint = [this, &job] { store_in_cache(job); };
+    }
+    outcome.result = apps::generate(runtime_, session, tokenizer_, sampler, pending,
                                     job.spec().generation, callbacks, &job.cancel_flag());
     outcome.stop_sequence = matched_stop(tokenizer_, outcome.result, job.spec().generation.stop);
     log_line(job, outcome, started, seconds_since(epoch_));
@@ -140,6 +148,64 @@ void InferenceWorker::execute(Job& job) {
     std::fprintf(stderr, "dsv4 serve: #%llu %s: error: %s\n",
                  static_cast<unsigned long long>(job.id()), job.spec().endpoint.c_str(), e.what());
     job.fail(ApiError(ErrorKind::kInternal, e.what()));
+  }
+}
+
+void InferenceWorker::restore_from_cache(const Job& job, std::vector<int32_t>& pending) {
+  engine::Session& session = live_.session();
+  const int64_t held = session.position();
+  std::vector<int32_t> prompt = session.tokens();
+  prompt.insert(prompt.end(), pending.begin(), pending.end());
+  const apps::KvCacheHit hit = cache_->restore_longest_prefix(session, prompt, held);
+  const auto id = static_cast<unsigned long long>(job.id());
+  for (const std::string& reason : hit.refused)
+    std::fprintf(stderr, "dsv4 serve: #%llu kv cache: removed a bad file: %s\n", id,
+                 reason.c_str());
+  if (hit.tokens == 0) {
+    std::fprintf(stderr,
+                 "dsv4 serve: #%llu kv cache: nothing restored; %zu of the %zu prompt "
+                 "tokens to evaluate\n",
+                 id, pending.size(), prompt.size());
+    return;
+  }
+  live_.state_replaced();
+  pending.erase(pending.begin(), pending.begin() + (hit.tokens - held));
+  std::fprintf(stderr,
+               "dsv4 serve: #%llu kv cache: %lld of the %zu prompt tokens restored from %s; %zu "
+               "to evaluate\n",
+               id, static_cast<long long>(hit.tokens), prompt.size(), hit.file.c_str(),
+               pending.size());
+}
+
+int64_t InferenceWorker::store_point(const std::vector<int32_t>& pending) const {
+  auto end = pending.end();
+  if (assistant_id_) {
+    const auto last = std::find(pending.rbegin(), pending.rend(), *assistant_id_);
+    if (last != pending.rend()) end = last.base();
+  }
+  const int64_t point = end - pending.begin();
+  return point >= kMinStoredTokens ? point : 0;
+}
+
+void InferenceWorker::store_in_cache(const Job& job) {
+  const auto id = static_cast<unsigned long long>(job.id());
+  const engine::Session& session = live_.session();
+  const auto tokens = static_cast<long long>(session.position());
+  try {
+    if (cache_->store(session)) {
+      std::fprintf(stderr,
+                   "dsv4 serve: #%llu kv cache: stored the prompt's first %lld tokens in %s\n", id,
+                   tokens, cache_->dir().c_str());
+    } else if (const uint64_t bytes = cache_->file_bytes(session); bytes > cache_->budget_bytes()) {
+      // Otherwise a budget smaller than every state would leave the cache empty unseen.
+      std::fprintf(stderr,
+                   "dsv4 serve: #%llu kv cache: not stored: the state of %lld tokens takes "
+                   "%.1f MiB, more than --kv-budget-mb\n",
+                   id, tokens, static_cast<double>(bytes) / (1 << 20));
+    }
+  } catch (const std::exception& e) {
+    // A full or read-only disk costs the cache, not the request.
+    std::fprintf(stderr, "dsv4 serve: #%llu kv cache: not stored: %s\n", id, e.what());
   }
 }
 
