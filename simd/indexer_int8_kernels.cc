@@ -35,6 +35,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 #define DSV4_FP4_TARGET
 #endif
 
+#if HWY_HAVE_SCALABLE
+// SVE vectors are sizeless and cannot form the per-row-group arrays these kernels keep, so
+// the SVE targets run the scalar references (exact: the same bits as every vector target).
+void Fp4Scores(const Fp4Queries& q, const uint8_t* tiles, int64_t row_begin, int64_t row_end,
+               float* scores, int64_t score_stride) {
+  fp4_scores_reference(q, tiles, row_begin, row_end, scores, score_stride);
+}
+
+void Fp4Totals(const Fp4Queries& q, const uint8_t* tiles, int64_t row_begin, int64_t row_end,
+               const float* weights, float* totals) {
+  fp4_totals_reference(q, tiles, row_begin, row_end, weights, totals);
+}
+#else
 // One i32/f32 lane per key row, at most a tile's 16 rows per vector.
 using D32 = hn::CappedTag<int32_t, kKeyTileRows>;
 using DF = hn::Repartition<float, D32>;
@@ -44,7 +57,7 @@ constexpr int kGroupBytes = 4 * kKeyTileRows;  // one 4-column group of a tile
 
 // What every head's pass over a tile shares, prepared once per tile.
 struct TileKeys {
-  alignas(64) float scale[kMaxBlocks][kKeyTileRows];  // 2^e of each row, per block
+  alignas(64) float scale[kMaxBlocks][kKeyTileRows];   // 2^e of each row, per block
 #if DSV4_FP4_VNNI
   const uint8_t* codes;                                // the tile's int8 codes, read in place
   alignas(64) int32_t bias[kMaxBlocks][kKeyTileRows];  // kFp4CodeBias · Σ codes, per block
@@ -193,6 +206,8 @@ DSV4_FP4_TARGET void Fp4Totals(const Fp4Queries& q, const uint8_t* tiles, int64_
                                int64_t row_end, const float* weights, float* totals) {
   ScoreRows<true>(q, tiles, row_begin, row_end, weights, totals, 0);
 }
+
+#endif  // HWY_HAVE_SCALABLE
 
 }  // namespace HWY_NAMESPACE
 }  // namespace dsv4::simd

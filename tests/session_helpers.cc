@@ -21,8 +21,10 @@ namespace dsv4::testing {
 namespace {
 
 bool same_rows(const engine::RowStore& a, const engine::RowStore& b) {
+  // An empty store may have no buffer: memcmp must not see its null pointer.
   return a.size() == b.size() && a.allocated_bytes() == b.allocated_bytes() &&
-         std::memcmp(a.raw_row(0), b.raw_row(0), a.allocated_bytes()) == 0;
+         (a.allocated_bytes() == 0 ||
+          std::memcmp(a.raw_row(0), b.raw_row(0), a.allocated_bytes()) == 0);
 }
 
 bool same_rows(const engine::IndexKeys& a, const engine::IndexKeys& b) {
