@@ -14,7 +14,7 @@ struct ComputeOptions {
   int threads = 0;                 // 0: one per physical core
   std::string precision = "fast";  // ref | fast
   int64_t context = 4096;
-  int64_t chunk = 64;
+  int64_t chunk = 1024;
   std::string target;  // empty: DSV4_TARGET, else the best this CPU has
 
   void add_to(CLI::App& app, bool with_context = true);

@@ -28,7 +28,7 @@ enum class Precision {
 
 struct SessionOptions {
   int64_t context = 4096;  // tokens the KV state is sized for
-  int64_t chunk = 64;      // tokens per prefill step
+  int64_t chunk = 1024;    // tokens per prefill step (AMX and expert batching pay up to ~1024)
   Precision precision = Precision::kFast;
 };
 
