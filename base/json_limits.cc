@@ -3,24 +3,40 @@
 #include "base/error.h"
 
 namespace dsv4 {
+namespace {
+
+// Follows string literals through a JSON text one character at a time, so that the scanners
+// below see only structural characters.
+class StringTracker {
+ public:
+  // True for a character that belongs to a string literal, its quotes included.
+  bool inside(char c) {
+    if (!in_string_) {
+      in_string_ = c == '"';
+      return in_string_;
+    }
+    if (escaped_) {
+      escaped_ = false;
+    } else if (c == '\\') {
+      escaped_ = true;
+    } else if (c == '"') {
+      in_string_ = false;
+    }
+    return true;
+  }
+
+ private:
+  bool in_string_ = false, escaped_ = false;
+};
+
+}  // namespace
 
 size_t json_nesting_depth(std::string_view text) {
   size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
+  StringTracker strings;
   for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
+    if (strings.inside(c)) continue;
+    if (c == '[' || c == '{') {
       if (++depth > deepest) deepest = depth;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
@@ -32,24 +48,17 @@ size_t json_nesting_depth(std::string_view text) {
 size_t json_element_count(std::string_view text) {
   // Every value is the root, the first member of a non-empty container, or follows a comma.
   size_t count = 0;
-  bool in_string = false, escaped = false, started = false, container_opened = false;
+  bool started = false, container_opened = false;
+  StringTracker strings;
   for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    if (!started || (container_opened && c != ']' && c != '}')) ++count;
+    // Whitespace never changes the string state, so it is skipped before the tracker.
+    count += !started || (container_opened && c != ']' && c != '}');
     started = true;
+    container_opened = false;
+    if (strings.inside(c)) continue;
     container_opened = c == '[' || c == '{';
     if (c == ',') ++count;
-    if (c == '"') in_string = true;
   }
   return count;
 }
