@@ -13,6 +13,7 @@
 #include "engine/runtime.h"
 #include "engine/session.h"
 #include "tests/support/logit_stats.h"
+#include "tests/support/session_logits.h"
 #include "tests/support/synth_model.h"
 
 using namespace dsv4;
@@ -30,32 +31,16 @@ std::vector<int32_t> random_tokens(int vocab) {
   return tokens;
 }
 
-// Logits of every position; chunk 1 is exactly what decoding does, one token per step.
-std::vector<float> logits_for_chunk(const engine::Model& model, const std::vector<int32_t>& tokens,
-                                    Precision precision, int64_t chunk) {
-  engine::SessionOptions options;
-  options.context = static_cast<int64_t>(tokens.size());
-  options.chunk = chunk;
-  options.precision = precision;
-  engine::Runtime runtime(2);
-  std::vector<float> logits(tokens.size() * static_cast<size_t>(model.config().vocab));
-  runtime.run([&] {
-    engine::Session session(model, options);
-    session.evaluate(tokens, logits.data());
-  });
-  return logits;
-}
-
 }  // namespace
 
 TEST_CASE("ref chunked prefill equals token-by-token decode within 1e-4") {
   const auto model = engine::Model::load(testing::synthetic_model());
   const auto tokens = random_tokens(model->config().vocab);
-  const auto decoded = logits_for_chunk(*model, tokens, Precision::kRef, 1);
+  const auto decoded = testing::all_logits(*model, tokens, Precision::kRef, 1);
   for (int64_t chunk : {61, 512, 2048}) {
     CAPTURE(chunk);
     const double diff =
-        testing::max_abs_diff(decoded, logits_for_chunk(*model, tokens, Precision::kRef, chunk));
+        testing::max_abs_diff(decoded, testing::all_logits(*model, tokens, Precision::kRef, chunk));
     MESSAGE("chunk ", chunk, ": max |d| ", diff);
     CHECK(diff <= 1e-4);
   }
@@ -65,10 +50,10 @@ TEST_CASE("fast chunked prefill agrees with token-by-token decode within the fas
   const auto model = engine::Model::load(testing::synthetic_model());
   const auto tokens = random_tokens(model->config().vocab);
   const int64_t vocab = model->config().vocab;
-  const auto decoded = logits_for_chunk(*model, tokens, Precision::kFast, 1);
+  const auto decoded = testing::all_logits(*model, tokens, Precision::kFast, 1);
   for (int64_t chunk : {61, 512, 2048}) {
     CAPTURE(chunk);
-    const auto chunked = logits_for_chunk(*model, tokens, Precision::kFast, chunk);
+    const auto chunked = testing::all_logits(*model, tokens, Precision::kFast, chunk);
     const auto s = testing::compare_logits(decoded.data(), chunked.data(), kTokens, vocab);
     MESSAGE("chunk ", chunk, ": argmax ", s.argmax_agreement, ", max |d| ", s.max_abs_diff,
             ", mean KL ", s.mean_kl);

@@ -19,6 +19,7 @@
 #include "simd/targets.h"
 #include "tests/support/logit_stats.h"
 #include "tests/support/models.h"
+#include "tests/support/session_logits.h"
 #include "tests/support/testdata.h"
 
 using namespace dsv4;
@@ -40,23 +41,6 @@ Reference load_reference(const std::string& dir) {
 
 const float* floats(const NpyArray& a) {
   return reinterpret_cast<const float*>(a.data.data());
-}
-
-std::vector<float> all_logits(const engine::Model& model, const std::vector<int32_t>& tokens,
-                              Precision precision, int64_t chunk,
-                              engine::Session::LayerObserver observer = nullptr) {
-  engine::SessionOptions options;
-  options.context = static_cast<int64_t>(tokens.size());
-  options.chunk = chunk;
-  options.precision = precision;
-  engine::Runtime runtime(2);
-  std::vector<float> logits(tokens.size() * static_cast<size_t>(model.config().vocab));
-  runtime.run([&] {
-    engine::Session session(model, options);
-    if (observer) session.set_layer_observer(observer);
-    session.evaluate(tokens, logits.data());
-  });
-  return logits;
 }
 
 // Logits of every position evaluated one token at a time, as generation does.
@@ -86,7 +70,7 @@ TEST_CASE("ref logits match the official reference (argmax >= 99% - max |d| <= 0
   if (!dir || !path) return;
   const Reference ref = load_reference(*dir);
   const auto model = engine::Model::load(*path);
-  const auto logits = all_logits(*model, ref.tokens, Precision::kRef, 64);
+  const auto logits = testing::all_logits(*model, ref.tokens, Precision::kRef, 64);
   const auto s =
       testing::compare_logits(floats(ref.logits), logits.data(),
                               static_cast<int64_t>(ref.tokens.size()), model->config().vocab);
@@ -109,15 +93,15 @@ TEST_CASE("hyper-connection streams after every layer match hidden.npy within 1e
   REQUIRE(hidden.shape == std::vector<int64_t>{c.n_layers, static_cast<int64_t>(positions.size()),
                                                c.hc_count, c.hidden});
   std::vector<float> got(hidden.data.size() / 4, NAN);
-  all_logits(*model, ref.tokens, Precision::kRef, 64,
-             [&](int layer, int64_t pos0, int64_t n, const float* streams) {
-               for (size_t p = 0; p < positions.size(); ++p)
-                 if (positions[p] >= pos0 && positions[p] < pos0 + n)
-                   std::memcpy(
-                       got.data() + (static_cast<size_t>(layer) * positions.size() + p) * width,
-                       streams + (positions[p] - pos0) * width,
-                       static_cast<size_t>(width) * sizeof(float));
-             });
+  testing::all_logits(
+      *model, ref.tokens, Precision::kRef, 64,
+      [&](int layer, int64_t pos0, int64_t n, const float* streams) {
+        for (size_t p = 0; p < positions.size(); ++p)
+          if (positions[p] >= pos0 && positions[p] < pos0 + n)
+            std::memcpy(got.data() + (static_cast<size_t>(layer) * positions.size() + p) * width,
+                        streams + (positions[p] - pos0) * width,
+                        static_cast<size_t>(width) * sizeof(float));
+      });
   for (int l = 0; l < c.n_layers; ++l) {
     double max_diff = 0, max_ref = 0;
     for (size_t i = 0; i < positions.size() * static_cast<size_t>(width); ++i) {
@@ -137,12 +121,12 @@ TEST_CASE("ref prefill chunks of any size and token-by-token decode agree within
   if (!dir || !path) return;
   const Reference ref = load_reference(*dir);
   const auto model = engine::Model::load(*path);
-  const auto whole =
-      all_logits(*model, ref.tokens, Precision::kRef, static_cast<int64_t>(ref.tokens.size()));
+  const auto whole = testing::all_logits(*model, ref.tokens, Precision::kRef,
+                                         static_cast<int64_t>(ref.tokens.size()));
   for (int64_t chunk : {1, 7, 64, 128, 300}) {
     CAPTURE(chunk);
-    CHECK(testing::max_abs_diff(whole, all_logits(*model, ref.tokens, Precision::kRef, chunk)) <=
-          1e-4);
+    CHECK(testing::max_abs_diff(
+              whole, testing::all_logits(*model, ref.tokens, Precision::kRef, chunk)) <= 1e-4);
   }
   CHECK(testing::max_abs_diff(whole, decode_logits(*model, ref.tokens, Precision::kRef)) <= 1e-4);
 }
@@ -154,7 +138,7 @@ TEST_CASE("fast prefill chunks and decode agree within the fast accuracy bar") {
   const Reference ref = load_reference(*dir);
   const auto model = engine::Model::load(*path);
   const int64_t rows = static_cast<int64_t>(ref.tokens.size()), vocab = model->config().vocab;
-  const auto whole = all_logits(*model, ref.tokens, Precision::kFast, rows);
+  const auto whole = testing::all_logits(*model, ref.tokens, Precision::kFast, rows);
   // Single-token products (decode steps, or an expert that one token of a chunk selects) use
   // the fast GEMV kernels, larger ones the matmul: close, not bit-identical.
   auto check = [&](const std::vector<float>& logits, const std::string& what) {
@@ -166,7 +150,7 @@ TEST_CASE("fast prefill chunks and decode agree within the fast accuracy bar") {
   };
   for (int64_t chunk : {1, 7, 64, 300}) {
     CAPTURE(chunk);
-    check(all_logits(*model, ref.tokens, Precision::kFast, chunk), "fast chunked prefill");
+    check(testing::all_logits(*model, ref.tokens, Precision::kFast, chunk), "fast chunked prefill");
   }
   check(decode_logits(*model, ref.tokens, Precision::kFast), "fast decode");
 }
@@ -215,10 +199,11 @@ TEST_CASE("fast precision stays within the accuracy bar (KL <= 0.005 and argmax 
   };
   {
     const auto model = engine::Model::load(*lossless);
-    for (const auto& s : {measure(*model, all_logits(*model, ref.tokens, Precision::kFast, 64),
-                                  "fast prefill, mxfp4+bf16"),
-                          measure(*model, decode_logits(*model, ref.tokens, Precision::kFast),
-                                  "fast decode, mxfp4+bf16")}) {
+    for (const auto& s :
+         {measure(*model, testing::all_logits(*model, ref.tokens, Precision::kFast, 64),
+                  "fast prefill, mxfp4+bf16"),
+          measure(*model, decode_logits(*model, ref.tokens, Precision::kFast),
+                  "fast decode, mxfp4+bf16")}) {
       CHECK(s.mean_kl <= 0.005);
       CHECK(s.argmax_agreement >= 0.90);
     }
