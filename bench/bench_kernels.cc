@@ -19,6 +19,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -87,7 +88,7 @@ struct Weights {
   size_t bytes_per_copy = 0;
 };
 
-Weights make_weights(TensorType type, int64_t rows, int64_t cols) {
+Weights fill_pool(TensorType type, int64_t rows, int64_t cols) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   const size_t row_bytes = dsv4::simd::row_bytes(type, cols);
@@ -105,6 +106,25 @@ Weights make_weights(TensorType type, int64_t rows, int64_t cols) {
     w.copies.push_back(make_matrix(type, base + i * w.bytes_per_copy, rows, cols));
   }
   return w;
+}
+
+// Google Benchmark calls a benchmark function several times while it sizes the iteration
+// count; filling the pool once per shape (not once per call) keeps the whole binary under
+// two minutes. The pool holds one shape at a time, so only the last one is kept.
+const Weights& make_weights(TensorType type, int64_t rows, int64_t cols) {
+  struct Key {
+    TensorType type;
+    int64_t rows, cols;
+    bool operator==(const Key&) const = default;
+  };
+  static std::optional<Key> filled;
+  static Weights weights;
+  const Key key{type, rows, cols};
+  if (filled != key) {
+    weights = fill_pool(type, rows, cols);
+    filled = key;
+  }
+  return weights;
 }
 
 void split_rows(int threads, int64_t rows, const std::function<void(int64_t, int64_t)>& body) {
@@ -129,7 +149,7 @@ void BM_Gemv(benchmark::State& state, TensorType type) {
   const int64_t rows = state.range(0), cols = state.range(1);
   const int threads = static_cast<int>(state.range(2));
   const bool fast = state.range(3) != 0;
-  const Weights w = make_weights(type, rows, cols);
+  const Weights& w = make_weights(type, rows, cols);
   std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
   std::vector<int16_t> q(static_cast<size_t>(cols));
   std::vector<float> scale(static_cast<size_t>(cols / 32));
@@ -157,7 +177,7 @@ void BM_Gemv(benchmark::State& state, TensorType type) {
 void BM_Gemm(benchmark::State& state, TensorType type) {
   const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
   const int threads = static_cast<int>(state.range(2));
-  const Weights w = make_weights(type, rows, cols);
+  const Weights& w = make_weights(type, rows, cols);
   std::vector<float> x(static_cast<size_t>(cols * tokens), 0.5f),
       y(static_cast<size_t>(rows * tokens));
   tbb::task_arena arena(threads);
@@ -184,7 +204,7 @@ void BM_GemmAmx(benchmark::State& state, TensorType type) {
   }
   const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
   const int threads = static_cast<int>(state.range(2));
-  const Weights w = make_weights(type, rows, cols);
+  const Weights& w = make_weights(type, rows, cols);
   std::vector<float> x(static_cast<size_t>(cols * tokens), 0.5f),
       y(static_cast<size_t>(rows * tokens));
   AmxInput in;
