@@ -72,12 +72,15 @@ nlohmann::json parse_json_limited(std::string_view text, std::string_view what,
     fail(what, ": JSON nesting depth ", depth, " exceeds the limit of ", limits.max_depth);
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] parse error at ...".
-    std::string message = e.what();
-    size_t at = message.find("] ");
-    fail(what, ": invalid JSON: ", at == std::string::npos ? message : message.substr(at + 2));
+  } catch (const nlohmann::json::exception& e) {
+    fail(what, ": invalid JSON: ", json_error_message(e));
   }
+}
+
+std::string json_error_message(const nlohmann::json::exception& e) {
+  const std::string message = e.what();
+  const size_t at = message.find("] ");
+  return at == std::string::npos ? message : message.substr(at + 2);
 }
 
 }  // namespace dsv4

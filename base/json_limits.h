@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,10 @@ struct JsonLimits {
 // Throws dsv4::Error "<what>: ..." for oversized, too deeply nested or malformed input.
 nlohmann::json parse_json_limited(std::string_view text, std::string_view what,
                                   const JsonLimits& limits = {});
+
+// nlohmann's message for a rejected document without its "[json.exception.<kind>.<id>] "
+// prefix. Parse errors and numbers too large for a double (out_of_range 406) both land here.
+std::string json_error_message(const nlohmann::json::exception& e);
 
 // Deepest nesting of arrays/objects in `text`, ignoring brackets inside strings.
 size_t json_nesting_depth(std::string_view text);

@@ -34,8 +34,8 @@ constexpr size_t kChunkFloats = size_t{4} << 20;  // rows decoded per step: ~16 
 // Reads rows of a release tensor as exact f32 values.
 class ReleaseMatrix {
  public:
-  ReleaseMatrix(const SafeTensor& t, const SafeTensor* scale, int64_t rows, int64_t cols)
-      : t_(t), scale_(scale), rows_(rows), cols_(cols) {}
+  ReleaseMatrix(const SafeTensor& t, const SafeTensor* scale, int64_t cols)
+      : t_(t), scale_(scale), cols_(cols) {}
 
   void read(int64_t r0, int64_t n, float* out) const {
     for (int64_t r = r0; r < r0 + n; ++r) read_row(r, out + (r - r0) * cols_);
@@ -92,7 +92,7 @@ class ReleaseMatrix {
 
   const SafeTensor& t_;
   const SafeTensor* scale_;
-  int64_t rows_, cols_;
+  int64_t cols_;
 };
 
 // One routed-expert projection of every expert: packed FP4 [out, in/2] + E8M0 [out, in/32].
@@ -263,7 +263,7 @@ class JobBuilder {
     if (t.dtype == SafeDType::F8_E4M3 && scale == nullptr)
       fail(ckpt_.directory(), "/", t.file, ": FP8 tensor '", t.name,
            "' is only supported as a 2-D weight");
-    auto source = std::make_shared<ReleaseMatrix>(t, scale, rows, cols);
+    auto source = std::make_shared<ReleaseMatrix>(t, scale, cols);
     Job job{name, std::move(dims), type, kind, rows, cols};
     job.read = [source](int64_t r0, int64_t n, float* dst) { source->read(r0, n, dst); };
     job.release = [source] { source->release(); };

@@ -45,6 +45,10 @@ TEST_CASE("malformed or too deeply nested bodies are refused before parsing fiel
   CHECK(openai_refused(std::string(100, '[') + std::string(100, ']')) == "(body)");
   CHECK(openai_refused("[]") == "body");
   CHECK(openai_refused("null") == "body");
+  // Numbers beyond double range (a libFuzzer finding: nlohmann reports them as out_of_range,
+  // which escaped as a 500).
+  CHECK(openai_refused(R"({"messages":[{"role":"user","content":"hi"}],"temperature":999E999})") ==
+        "(body)");
 }
 
 TEST_CASE("openai chat fields are checked and named") {

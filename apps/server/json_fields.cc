@@ -39,13 +39,9 @@ Json parse_request_body(std::string_view body, size_t max_depth, size_t max_elem
                        " JSON values, more than the limit of " + std::to_string(max_elements));
   try {
     return Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] parse error at ...".
-    const std::string message = e.what();
-    const size_t at = message.find("] ");
+  } catch (const Json::exception& e) {
     throw ApiError(ErrorKind::kInvalidRequest,
-                   "the request body is not valid JSON: " +
-                       (at == std::string::npos ? message : message.substr(at + 2)));
+                   "the request body is not valid JSON: " + json_error_message(e));
   }
 }
 
