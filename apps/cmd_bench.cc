@@ -82,7 +82,7 @@ int run_bench(int argc, char** argv) {
     f = std::max(next, f + 1);
   }
 
-  const auto model = engine::Model::load(model_path);
+  const auto model = engine::Model::load(model_path, compute.weight_memory());
   const engine::ModelConfig& c = model->config();
   std::vector<int32_t> stream;
   if (!prompt_file.empty()) {
@@ -114,10 +114,11 @@ int run_bench(int argc, char** argv) {
     eos = static_cast<int32_t>(model->file().get_u32("tokenizer.ggml.eos_token_id"));
 
   std::printf(
-      "# model %s, %s\n# target %s, threads %d, precision %s, chunk %lld, read bandwidth %.2f "
-      "GB/s\n",
-      model_path.c_str(), c.describe().c_str(), simd::active_target().c_str(), runtime.threads(),
-      compute.precision.c_str(), static_cast<long long>(options.chunk), read_bw / 1e9);
+      "# model %s, %s\n# %s\n# target %s, threads %d, precision %s, chunk %lld, read bandwidth "
+      "%.2f GB/s\n",
+      model_path.c_str(), c.describe().c_str(), model->weight_memory_note().c_str(),
+      simd::active_target().c_str(), runtime.threads(), compute.precision.c_str(),
+      static_cast<long long>(options.chunk), read_bw / 1e9);
   std::printf(
       "ctx,prefill_tokens,prefill_tps,gen_tokens,gen_tps,weight_bytes_per_token,effective_gbps,"
       "read_gbps,kv_bytes,rss_bytes\n");

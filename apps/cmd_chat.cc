@@ -237,7 +237,7 @@ int run_chat(int argc, char** argv) {
   if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
 
   compute.pin_target();
-  const auto model = engine::Model::load(model_path);
+  const auto model = engine::Model::load(model_path, compute.weight_memory());
   const render::Tokenizer tokenizer(read_tokenizer_metadata(model->file()));
   engine::Runtime runtime(compute.threads);
   LiveSession live(runtime, *model, tokenizer, compute.session_options());

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "apps/command.h"
+#include "base/huge_pages.h"
 #include "engine/memory_plan.h"
 #include "engine/model_config.h"
 #include "engine/model_weights.h"
@@ -43,10 +44,14 @@ void print_model_view(const gguf::GgufFile& file, int64_t context) {
   std::printf("bytes by tensor kind:\n");
   for (const auto& [kind, bytes] : by_kind)
     std::printf("  %-18s %12.2f MiB\n", kind.c_str(), bytes / 1048576.0);
-  std::printf("weights are mapped read-only from the file; nothing is repacked\n");
-
   std::printf(
-      "\nmemory (weights mapped; KV and scratch allocated per session, prefill chunk 64):\n");
+      "weights are not repacked. run, chat, serve, bench and logits copy them into transparent "
+      "huge pages at load (%s; --mmap reads them from the file mapping instead)\n",
+      transparent_huge_pages_enabled() ? "on in this kernel"
+                                       : "off in this kernel, so they stay mapped");
+
+  std::printf("\nmemory (KV and scratch allocated per session, prefill chunk %lld):\n",
+              static_cast<long long>(engine::SessionOptions{}.chunk));
   std::printf("  %10s %14s %14s %14s\n", "context", "KV fast (f16)", "KV ref (f32)", "scratch");
   std::vector<int64_t> contexts = {4096, 32768, 131072, 1048576};
   if (context > 0) contexts = {context};

@@ -29,7 +29,7 @@ int run_logits(int argc, char** argv) {
 
   const std::vector<int32_t> tokens = read_npy_tokens(tokens_path);
   if (tokens.empty()) fail(tokens_path, ": no tokens");
-  const auto model = engine::Model::load(model_path);
+  const auto model = engine::Model::load(model_path, compute.weight_memory());
   engine::SessionOptions options = compute.session_options();
   if (options.context == 0) options.context = static_cast<int64_t>(tokens.size());
   engine::Runtime runtime(compute.threads);

@@ -167,7 +167,7 @@ int run_run(int argc, char** argv) {
 
   compute.pin_target();
   if (file_option->count() > 0) prompt = read_prompt_file(prompt_file);
-  const auto model = engine::Model::load(model_path);
+  const auto model = engine::Model::load(model_path, compute.weight_memory());
   const render::Tokenizer tokenizer(read_tokenizer_metadata(model->file()));
   const engine::SessionOptions session_options = compute.session_options();
 

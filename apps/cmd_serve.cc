@@ -210,7 +210,7 @@ int run_serve(int argc, char** argv) {
   std::unique_ptr<engine::Runtime> runtime;
   std::unique_ptr<LiveSession> live;
   try {
-    model = engine::Model::load(model_path);
+    model = engine::Model::load(model_path, compute.weight_memory());
     tokenizer = std::make_unique<render::Tokenizer>(read_tokenizer_metadata(model->file()));
     runtime = std::make_unique<engine::Runtime>(compute.threads);
     live = std::make_unique<LiveSession>(*runtime, *model, *tokenizer, compute.session_options());

@@ -18,6 +18,9 @@ void ComputeOptions::add_to(CLI::App& app, bool with_context) {
   app.add_option("--target", target,
                  "SIMD target to run on, e.g. AVX2 to reproduce an AVX2 machine's results "
                  "(default: DSV4_TARGET, else the best one; dsv4 --version lists them)");
+  app.add_flag("--mmap", mmap,
+               "compute from the model file's mapping instead of copying the weights into huge "
+               "pages: starts at once and shares the page cache; prefill is ~15% slower");
 }
 
 void ComputeOptions::pin_target() const {
@@ -37,6 +40,14 @@ engine::SessionOptions ComputeOptions::session_options() const {
   o.chunk = chunk;
   o.precision = parsed_precision();
   return o;
+}
+
+}  // namespace dsv4::apps
+
+namespace dsv4::apps {
+
+engine::WeightMemory ComputeOptions::weight_memory() const {
+  return mmap ? engine::WeightMemory::kFileMapping : engine::WeightMemory::kHugePages;
 }
 
 }  // namespace dsv4::apps

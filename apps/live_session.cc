@@ -39,8 +39,9 @@ void LiveSession::reopen(const engine::SessionOptions& options) {
 void LiveSession::announce_memory() const {
   const engine::SessionOptions& o = options();
   const engine::MemoryPlan plan = engine::plan_memory(model_.config(), model_.weights().bytes, o);
-  std::fprintf(stderr, "dsv4: memory for a %lld-token context: %s\n",
-               static_cast<long long>(o.context), plan.describe().c_str());
+  std::fprintf(stderr, "dsv4: memory for a %lld-token context: %s; %s\n",
+               static_cast<long long>(o.context), plan.describe().c_str(),
+               model_.weight_memory_note().c_str());
 }
 
 void LiveSession::state_replaced() {

@@ -73,6 +73,26 @@ void MappedFile::advise_willneed(size_t offset, size_t length) const {
   ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_WILLNEED);
 }
 
+void read_file_range(const std::string& path, uint64_t offset, uint64_t length, uint8_t* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+  uint64_t done = 0;
+  while (done < length) {
+    const size_t piece = static_cast<size_t>(std::min<uint64_t>(length - done, uint64_t{1} << 28));
+    const ssize_t n = ::pread(fd, out + done, piece, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : 0;
+      ::close(fd);
+      if (err != 0) fail(path, ": cannot read at byte ", offset + done, ": ", std::strerror(err));
+      fail(path, ": ends at byte ", offset + done, ", before the ", offset + length,
+           " its header describes (was it truncated while in use?)");
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+}
+
 void release_mapped_pages(const void* data, size_t length) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<uintptr_t>(data) / page * page;

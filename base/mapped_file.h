@@ -1,5 +1,6 @@
-// Read-only memory mapping of a whole file. Model weights stay in the page cache and are
-// shared between processes; nothing is copied.
+// Read-only memory mapping of a whole file: nothing is copied, and the pages stay in the page
+// cache, shared between processes. (The engine copies model weights out of it into huge pages
+// unless asked not to: engine/model.h.)
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,10 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Reads `length` bytes at `offset` of the file at `path` into `out` (pread). Throws
+// dsv4::Error naming the file if it cannot be read or ends early.
+void read_file_range(const std::string& path, uint64_t offset, uint64_t length, uint8_t* out);
 
 // Drops the pages of a read-only mapping that cover [data, data + length) from this
 // process (MADV_DONTNEED); they are read again from the file if touched. Lets a streaming

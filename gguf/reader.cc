@@ -1,9 +1,12 @@
 #include "gguf/reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "base/error.h"
 #include "base/shape.h"
@@ -271,6 +274,39 @@ void GgufFile::parse() {
            info.offset, ") extends past the end of the file (", size_, " bytes)");
     info.offset = begin;
   }
+  data_ = base_ + std::min(data_offset_, size_);
+}
+
+void GgufFile::copy_data_into(HugePageBuffer copy) {
+  const uint64_t bytes = data_bytes();
+  if (copy.size() < bytes)
+    fail(path_, ": ", copy.size(), " bytes of memory cannot hold its ", bytes, " bytes of tensors");
+  if (!owned_.empty()) {
+    std::memcpy(copy.data(), data_, bytes);
+  } else {
+    // read(2) from the page cache: copying through the mapping would fault in every 4 KiB
+    // page of it first. Most of the time goes to the kernel zeroing the fresh huge pages,
+    // so every core takes a share.
+    const uint64_t threads = std::clamp<uint64_t>(std::thread::hardware_concurrency(), 1, 16);
+    const uint64_t share = (bytes / threads + (uint64_t{2} << 20) - 1) & ~((uint64_t{2} << 20) - 1);
+    std::vector<std::thread> readers;
+    std::vector<std::exception_ptr> errors(threads);
+    for (uint64_t t = 0; t < threads && t * share < bytes; ++t)
+      readers.emplace_back([&, t] {
+        try {
+          const uint64_t begin = t * share, n = std::min(share, bytes - begin);
+          read_file_range(path_, data_offset_ + begin, n, copy.data() + begin);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    for (std::thread& r : readers) r.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+    release_mapped_pages(data_, bytes);
+  }
+  huge_data_ = std::move(copy);
+  data_ = huge_data_.data();
 }
 
 const Value* GgufFile::find(std::string_view key) const {

@@ -5,6 +5,7 @@
 // block divisibility, tensor data bounds and alignment, and duplicate keys and names.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "base/mapped_file.h"
 #include "gguf/metadata.h"
 #include "gguf/tensor_types.h"
@@ -82,9 +84,19 @@ class GgufFile {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(std::string_view name) const;
-  const uint8_t* tensor_data(const TensorInfo& info) const { return base_ + info.offset; }
+  const uint8_t* tensor_data(const TensorInfo& info) const {
+    return data_ + (info.offset - data_offset_);
+  }
   const uint8_t* base() const { return base_; }
   const MappedFile& mapping() const { return mapping_; }
+
+  // Bytes of the tensor data section.
+  uint64_t data_bytes() const { return size_ - std::min(data_offset_, size_); }
+  // Copies the tensor data section into `memory` (at least data_bytes(); see
+  // base/huge_pages.h), dropping the mapped pages; tensor_data() then points into the copy.
+  // Throws dsv4::Error naming the file if it cannot be read.
+  void copy_data_into(HugePageBuffer memory);
+  bool data_in_huge_pages() const { return huge_data_.data() != nullptr; }
 
  private:
   GgufFile() = default;
@@ -97,6 +109,8 @@ class GgufFile {
   MappedFile mapping_;
   std::vector<uint8_t> owned_;  // backing bytes when parsed from memory
   const uint8_t* base_ = nullptr;
+  const uint8_t* data_ = nullptr;  // the tensor data section: in base_, or huge_data_
+  HugePageBuffer huge_data_;
   uint64_t size_ = 0;
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;

@@ -76,7 +76,7 @@ TEST_CASE("round trip of every metadata type and every tensor type is byte-ident
     }
     w.finish();
   }
-  const GgufFile f = GgufFile::open(path);
+  GgufFile f = GgufFile::open(path);
   REQUIRE(f.metadata().size() == kvs.size());
   for (size_t k = 0; k < kvs.size(); ++k) {
     CAPTURE(kvs[k].key);
@@ -100,6 +100,15 @@ TEST_CASE("round trip of every metadata type and every tensor type is byte-ident
     w.finish();
   }
   CHECK(dsv4::testing::read_file(path) == dsv4::testing::read_file(path2));
+  // The same tensors once copied out of the mapping into huge pages.
+  CHECK_FALSE(f.data_in_huge_pages());
+  f.copy_data_into(dsv4::HugePageBuffer(f.data_bytes()));
+  CHECK(f.data_in_huge_pages());
+  for (size_t k = 0; k < f.tensors().size(); ++k) {
+    const TensorInfo& t = f.tensors()[k];
+    CHECK(reinterpret_cast<uintptr_t>(f.tensor_data(t)) % f.alignment() == 0);
+    CHECK(std::memcmp(f.tensor_data(t), payloads[k].data(), t.size_bytes) == 0);
+  }
 }
 
 TEST_CASE("10000 tensors write and read in bounded memory") {

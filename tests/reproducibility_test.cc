@@ -46,6 +46,22 @@ bool identical(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
+TEST_CASE("logits are bit-identical with the weights in huge pages or in the file mapping") {
+  const auto dir = testing::require_testdata("tiny-a");
+  const auto path = testing::converted_tiny_a("mxfp4", "q8_0");
+  if (!dir || !path) return;
+  const std::vector<int32_t> tokens = read_npy_tokens(*dir + "/prompt_tokens.npy");
+  const auto copied = engine::Model::load(*path, engine::WeightMemory::kHugePages);
+  const auto mapped = engine::Model::load(*path, engine::WeightMemory::kFileMapping);
+  MESSAGE(copied->weight_memory_note());
+  CHECK(mapped->weight_memory_note().find("file mapping") != std::string::npos);
+  for (Precision precision : {Precision::kRef, Precision::kFast}) {
+    CAPTURE(static_cast<int>(precision));
+    CHECK(
+        identical(run(*copied, tokens, precision, 2, 64), run(*mapped, tokens, precision, 2, 64)));
+  }
+}
+
 TEST_CASE("logits are bit-identical for 1 2 3 and 8 threads and across 5 runs") {
   const auto dir = testing::require_testdata("tiny-a");
   const auto path = testing::converted_tiny_a("mxfp4", "q8_0");
