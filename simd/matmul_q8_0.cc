@@ -49,20 +49,19 @@ void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int6
   constexpr int kRows = 4;  // q8
   const DF df;
   const int64_t nb = w.cols / kQ8_0Block;
-  for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
-    const int nr = static_cast<int>(std::min<int64_t>(kRows, row_end - r0));
+  QuarterStreams streams(w, row_begin, row_end);
+  for (int64_t g = 0; g < streams.groups(); ++g) {
+    int64_t row[kRows];
+    const int nr = streams.rows(g, row);
     const BlockQ8_0* rows[kRows];
-    for (int i = 0; i < kRows; ++i)
-      rows[i] = reinterpret_cast<const BlockQ8_0*>(w.row(r0 + (i < nr ? i : 0)));
+    for (int i = 0; i < kRows; ++i) rows[i] = reinterpret_cast<const BlockQ8_0*>(w.row(row[i]));
     // Named accumulators: SVE vectors are sizeless and cannot form an array.
     hn::Vec<DF> acc0 = hn::Zero(df), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     for (int64_t b = 0; b < nb; ++b) {
       const int16_t* xb = in.q + b * kQ8_0Block;
       const float xs = in.q_scale[b];
-      // Four row streams at once are more than the hardware prefetchers keep ahead of.
-      if ((b & 1) == 0)
-        for (int i = 0; i < kRows; ++i)
-          hwy::Prefetch(reinterpret_cast<const uint8_t*>(rows[i] + b) + kPrefetchBytes);
+      const int stream = static_cast<int>(b % kRows);
+      streams.Advance(stream, reinterpret_cast<const uint8_t*>(rows[stream] + b + 1));
       const auto add_block = [&](int i, hn::Vec<DF> acc) {
         const BlockQ8_0& blk = rows[i][b];
         const auto dot = hn::ConvertTo(df, BlockDotI8(blk.qs, xb));
@@ -76,7 +75,7 @@ void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int6
     const float sums[kRows] = {
         hn::GetLane(hn::SumOfLanes(df, acc0)), hn::GetLane(hn::SumOfLanes(df, acc1)),
         hn::GetLane(hn::SumOfLanes(df, acc2)), hn::GetLane(hn::SumOfLanes(df, acc3))};
-    for (int i = 0; i < nr; ++i) y[r0 + i] = sums[i];
+    for (int i = 0; i < nr; ++i) y[row[i]] = sums[i];
   }
 }
 
