@@ -137,8 +137,27 @@ __attribute__((target("avx512f"))) void transpose16(const void* src, int64_t src
 // element kb·1024 + n·32. The fast formats are converted block-major, which writes the tiles
 // line after line; `rows` points at each row's first block of the chunk.
 
+// The bf16 bit patterns of the 16 doubled E2M1 values, twice: vpermw indexes with five bits.
+struct Mxfp4Bf16Table {
+  alignas(64) uint16_t words[32];
+  Mxfp4Bf16Table() {
+    for (int i = 0; i < 32; ++i) {
+      const float v = kMxfp4Values[i & 15];
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      words[i] = static_cast<uint16_t>(bits >> 16);  // small integers: exact in bf16
+    }
+  }
+};
+
+// Scale exponents for which v·2^(e−128) stays a normal bf16 for every value v (1 to 12): the
+// scale is then applied by adding e − 128 to the exponent field of the non-zero values.
+constexpr int kMinExponentAddE8m0 = 2, kMaxExponentAddE8m0 = 252;
+
 __attribute__((target("avx512f,avx512bw"))) void pack_mxfp4(const uint8_t* const* rows, int nrows,
                                                             int64_t blocks, uint16_t* hi) {
+  static const Mxfp4Bf16Table bf16_table;
+  const __m512i words = _mm512_load_si512(bf16_table.words);
   const __m512 table = _mm512_cvtepi32_ps(
       _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values))));
   const __m128i nibble = _mm_set1_epi8(0x0F);
@@ -147,12 +166,24 @@ __attribute__((target("avx512f,avx512bw"))) void pack_mxfp4(const uint8_t* const
       const BlockMxfp4& block = reinterpret_cast<const BlockMxfp4*>(rows[n])[kb];
       uint16_t* out = hi + kb * 2 * kTileBf16 + n * 32;
       const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs));
-      const __m512i first = _mm512_cvtepu8_epi32(_mm_and_si128(q, nibble));
-      const __m512i second = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), nibble));
+      const __m128i low = _mm_and_si128(q, nibble),
+                    high = _mm_and_si128(_mm_srli_epi16(q, 4), nibble);
+      if (block.e >= kMinExponentAddE8m0 && block.e <= kMaxExponentAddE8m0) {
+        // Elements 0..15 (low nibbles) then 16..31 as word indices into the bf16 table.
+        const __m512i index =
+            _mm512_cvtepu8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1));
+        const __m512i v = _mm512_permutexvar_epi16(index, words);
+        const __mmask32 nonzero = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x7FFF));
+        const __m512i exponent = _mm512_set1_epi16(static_cast<int16_t>((block.e - 128) * 128));
+        _mm512_storeu_si512(out, _mm512_mask_add_epi16(v, nonzero, v, exponent));
+        continue;
+      }
       // Doubled E2M1 values times a power of two: exact in f32 and in bf16.
       const __m512 scale = _mm512_set1_ps(e8m0_to_f32_half(block.e));
-      store_exact_bf16(_mm512_mul_ps(_mm512_permutexvar_ps(first, table), scale), out);
-      store_exact_bf16(_mm512_mul_ps(_mm512_permutexvar_ps(second, table), scale), out + 16);
+      const __m512 first = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(low), table);
+      const __m512 second = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(high), table);
+      store_exact_bf16(_mm512_mul_ps(first, scale), out);
+      store_exact_bf16(_mm512_mul_ps(second, scale), out + 16);
     }
 }
 

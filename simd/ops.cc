@@ -17,8 +17,17 @@ int ceil_log2(float y) {
 }  // namespace
 
 double sum_of_squares(const float* x, int64_t n) {
+  // One running sum in index order is a chain of dependent adds, latency-bound at a quarter of
+  // an element per cycle; the hyper-connection norms over 16384 values made that ~6% of
+  // prefill. Eight independent sums vectorize and keep the result a fixed function of x.
+  constexpr int kSums = 8;
+  double sums[kSums] = {};
+  int64_t i = 0;
+  for (; i + kSums <= n; i += kSums)
+    for (int j = 0; j < kSums; ++j) sums[j] += static_cast<double>(x[i + j]) * x[i + j];
+  for (int j = 0; i < n; ++i, ++j) sums[j] += static_cast<double>(x[i]) * x[i];
   double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  for (double partial : sums) s += partial;
   return s;
 }
 

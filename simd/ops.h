@@ -10,7 +10,8 @@
 
 namespace dsv4::simd {
 
-// Σx² accumulated in double, in index order.
+// Σx² accumulated in double: element i goes to partial sum i mod 8, and the eight are added in
+// order (x² is exact in double; the result depends only on x).
 double sum_of_squares(const float* x, int64_t n);
 
 // y = x · (1/√(mean(x²) + eps)) [· w]; `w` may be null. In place when y == x.

@@ -264,3 +264,44 @@ TEST_CASE("AMX matmul is within 1e-5 of the exact product for every weight type"
       }
     }
 }
+
+// The AMX packing applies MXFP4 block scales by adding to the bf16 exponent field where that
+// is exact and multiplies in f32 elsewhere; every row here has its own scale, from one whose
+// products with the activations' low bf16 halves stay normal in f32 (AMX flushes denormals)
+// to one whose sums stay finite.
+TEST_CASE("AMX matmul is exact per row across the MXFP4 block-scale range") {
+  if (!amx_available()) {
+    MESSAGE("skipped: this CPU or kernel offers no AMX-BF16");
+    return;
+  }
+  std::mt19937 rng(37);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 40, cols = 96, tokens = 3;
+  const size_t stride = row_bytes(TensorType::MXFP4, cols);
+  std::vector<uint8_t> bytes(stride * rows);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      auto& block = *reinterpret_cast<BlockMxfp4*>(bytes.data() + r * stride + b * 17);
+      block.e = static_cast<uint8_t>(20 + r * (236 - 20) / (rows - 1));  // 2^-108 .. 2^108
+      for (auto& q : block.qs) q = static_cast<uint8_t>(rng());
+    }
+  const MatrixView w = make_matrix(TensorType::MXFP4, bytes.data(), rows, cols);
+  std::vector<float> decoded(rows * cols), x(tokens * cols), y(tokens * rows);
+  for (int64_t r = 0; r < rows; ++r)
+    decode_row_reference(TensorType::MXFP4, w.row(r), 0, cols, decoded.data() + r * cols);
+  for (auto& v : x) v = normal(rng);
+  AmxInput in;
+  prepare_amx_input(x.data(), cols, tokens, cols, in);
+  matmul_amx(w, in, y.data(), rows, 0, rows);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      double exact = 0, magnitude = 0;
+      for (int64_t k = 0; k < cols; ++k) {
+        const double p = static_cast<double>(decoded[r * cols + k]) * x[t * cols + k];
+        exact += p;
+        magnitude += std::fabs(p);
+      }
+      CAPTURE(r);
+      CHECK(std::fabs(y[t * rows + r] - exact) <= 1e-5 * magnitude);
+    }
+}
