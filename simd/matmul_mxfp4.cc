@@ -178,7 +178,8 @@ HWY_INLINE float SumOfHalf(__m512 v, bool upper) {
 // where it is used: a separate pass over the stride-17 scale bytes cost a third of the time.
 DSV4_MXFP4_TARGET void MatvecFastMxfp4(const MatrixView& w, const PreparedInput& in, float* y,
                                        int64_t row_begin, int64_t row_end) {
-  constexpr int kRows = 4;
+  constexpr int kRows = QuarterStreams::kStreams;
+  static_assert(kRows == 4, "the accumulators below are written out for four rows");
   static const HalfScaleTable half_scale;
   const int64_t nb = w.cols / kMxfp4Block;
   QuarterStreams streams(w, row_begin, row_end);

@@ -46,7 +46,8 @@ void DecodeQ8_0(const MatrixView& w, int64_t r, float* out) {
 // d_w·d_x and accumulated in f32.
 void MatvecFastQ8_0(const MatrixView& w, const PreparedInput& in, float* y, int64_t row_begin,
                     int64_t row_end) {
-  constexpr int kRows = 4;  // q8
+  constexpr int kRows = QuarterStreams::kStreams;
+  static_assert(kRows == 4, "the accumulators below are written out for four rows");
   const DF df;
   const int64_t nb = w.cols / kQ8_0Block;
   QuarterStreams streams(w, row_begin, row_end);
