@@ -91,17 +91,25 @@ void hc_post(const ModelConfig& c, const float* y, const float* post, const floa
              float* streams) {
   const int h = c.hc_count;
   const int64_t D = c.hidden;
-  // Each hidden dimension mixes only its own h values, so one column at a time in place.
+  // Each hidden dimension mixes only its own h values, so the update works in place on
+  // 16 dimensions at a time; the lane loops vectorise with each lane's arithmetic unchanged.
+  constexpr int64_t kLanes = 16;
   for_each_token(n, [&](int64_t t) {
     float* s = streams + t * h * D;
     const float* cm = comb + t * h * h;
-    for (int64_t d = 0; d < D; ++d) {
-      float column[16];
-      for (int j = 0; j < h; ++j) column[j] = s[j * D + d];
+    const float* yt = y + t * D;
+    for (int64_t d0 = 0; d0 < D; d0 += kLanes) {
+      const int64_t lanes = std::min(kLanes, D - d0);
+      float column[16][kLanes];
+      for (int j = 0; j < h; ++j)
+        for (int64_t l = 0; l < lanes; ++l) column[j][l] = s[j * D + d0 + l];
       for (int k = 0; k < h; ++k) {
-        float acc = cm[0 * h + k] * column[0];
-        for (int j = 1; j < h; ++j) acc += cm[j * h + k] * column[j];
-        s[k * D + d] = post[t * h + k] * y[t * D + d] + acc;
+        float acc[kLanes];
+        for (int64_t l = 0; l < lanes; ++l) acc[l] = cm[0 * h + k] * column[0][l];
+        for (int j = 1; j < h; ++j)
+          for (int64_t l = 0; l < lanes; ++l) acc[l] += cm[j * h + k] * column[j][l];
+        const float p = post[t * h + k];
+        for (int64_t l = 0; l < lanes; ++l) s[k * D + d0 + l] = p * yt[d0 + l] + acc[l];
       }
     }
   });
