@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 
 #include "engine/compressor.h"
 #include "engine/parallel.h"
@@ -12,26 +14,78 @@
 namespace dsv4::engine {
 namespace {
 
+// The norms that follow the input projections: of the query latent (before q_b), of each
+// head's query, and of the KV row.
+void norm_query_latent(const ModelConfig& c, const LayerWeights& L, int64_t n, ForwardScratch& s) {
+  const int64_t Q = c.q_lora_rank;
+  for_each_token(n, [&](int64_t t) {
+    simd::rms_norm(s.q_latent.data() + t * Q, L.q_a_norm.data(), Q, c.norm_eps,
+                   s.q_latent.data() + t * Q);
+  });
+}
+
+void norm_heads_and_kv(const ModelConfig& c, const LayerWeights& L, int64_t n, ForwardScratch& s) {
+  const int64_t hd = c.head_dim;
+  for_each_token(n, [&](int64_t t) {
+    for (int64_t h = t * c.n_heads; h < (t + 1) * c.n_heads; ++h)
+      simd::rms_norm(s.q.data() + h * hd, nullptr, hd, c.norm_eps, s.q.data() + h * hd);
+    simd::rms_norm(s.kv.data() + t * hd, L.kv_norm.data(), hd, c.norm_eps, s.kv.data() + t * hd);
+  });
+}
+
+// One token in fast precision: the products that read the normed input form one batch, and
+// the two that read the query latent another (see project_one_token_batch).
+void project_inputs_one_token(const ModelConfig& c, const LayerWeights& L, ForwardScratch& s) {
+  const int64_t D = c.hidden, Q = c.q_lora_rank;
+  std::vector<OneTokenProduct>& batch = s.one_token.products;
+  auto prepare = [&](const float* x, int64_t cols, std::initializer_list<simd::MatrixView> ws) {
+    bool quantize = false;
+    for (const simd::MatrixView& w : ws) quantize = quantize || reads_int16_input(w.type);
+    return prepare_one_token(x, cols, quantize, s.projection.q.data(), s.projection.q_scale.data());
+  };
+
+  const simd::PreparedInput x =
+      prepare(s.normed.data(), D,
+              {L.q_a, L.kv, L.compressor.kv, L.compressor.gate, L.indexer_compressor.kv,
+               L.indexer_compressor.gate, L.indexer_proj});
+  batch.clear();
+  batch.push_back({L.q_a, x, s.q_latent.data()});
+  batch.push_back({L.kv, x, s.kv.data()});
+  if (L.has_compressor) {
+    batch.push_back({L.compressor.kv, x, s.comp_kv.data()});
+    batch.push_back({L.compressor.gate, x, s.comp_score.data()});
+  }
+  if (L.has_indexer) {
+    batch.push_back({L.indexer_compressor.kv, x, s.idx_kv.data()});
+    batch.push_back({L.indexer_compressor.gate, x, s.idx_score.data()});
+    batch.push_back({L.indexer_proj, x, s.idx_w.data()});
+  }
+  project_one_token_batch(batch.data(), batch.size());
+  norm_query_latent(c, L, 1, s);
+
+  const simd::PreparedInput latent = prepare(s.q_latent.data(), Q, {L.q_b, L.indexer_q_b});
+  batch.clear();
+  batch.push_back({L.q_b, latent, s.q.data()});
+  if (L.has_indexer) batch.push_back({L.indexer_q_b, latent, s.idx_q.data()});
+  project_one_token_batch(batch.data(), batch.size());
+  norm_heads_and_kv(c, L, 1, s);
+}
+
 // Queries, the KV row and the compressor/indexer projections for the whole chunk.
 void project_inputs(const Model& model, int layer, int64_t n, ForwardScratch& s) {
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
   const int64_t D = c.hidden, Q = c.q_lora_rank, hd = c.head_dim;
   const int64_t q_width = static_cast<int64_t>(c.n_heads) * hd;
+  if (n == 1 && s.projection.fast) {
+    project_inputs_one_token(c, L, s);
+    return;
+  }
   project(L.q_a, s.normed.data(), D, n, s.q_latent.data(), Q, s.projection);
-  for_each_token(n, [&](int64_t t) {
-    simd::rms_norm(s.q_latent.data() + t * Q, L.q_a_norm.data(), Q, c.norm_eps,
-                   s.q_latent.data() + t * Q);
-  });
+  norm_query_latent(c, L, n, s);
   project(L.q_b, s.q_latent.data(), Q, n, s.q.data(), q_width, s.projection);
-  for_each_token(n, [&](int64_t t) {
-    for (int64_t h = t * c.n_heads; h < (t + 1) * c.n_heads; ++h)
-      simd::rms_norm(s.q.data() + h * hd, nullptr, hd, c.norm_eps, s.q.data() + h * hd);
-  });
   project(L.kv, s.normed.data(), D, n, s.kv.data(), hd, s.projection);
-  for_each_token(n, [&](int64_t t) {
-    simd::rms_norm(s.kv.data() + t * hd, L.kv_norm.data(), hd, c.norm_eps, s.kv.data() + t * hd);
-  });
+  norm_heads_and_kv(c, L, n, s);
   if (L.has_compressor) {
     const int64_t width = L.compressor.kv.rows;
     project(L.compressor.kv, s.normed.data(), D, n, s.comp_kv.data(), width, s.projection);
@@ -128,10 +182,26 @@ void attention_layer(const Model& model, int layer, int64_t pos0, int64_t n, Lay
   // Grouped low-rank output: group g's heads (a contiguous slice) through its own rows of out_a.
   const int64_t group_width = head_width / c.o_groups, rank = c.o_lora_rank;
   const int64_t low_width = static_cast<int64_t>(c.o_groups) * rank;
-  for (int g = 0; g < c.o_groups; ++g) {
-    const simd::MatrixView rows = L.out_a.row_slice(g * rank, rank);
-    project(rows, s.attn.data() + g * group_width, head_width, n, s.low.data() + g * rank,
-            low_width, s.projection);
+  if (n == 1 && s.projection.fast) {
+    // One token: the groups are one batch, each with its own quantized slice.
+    std::vector<OneTokenProduct>& batch = s.one_token.products;
+    batch.clear();
+    for (int g = 0; g < c.o_groups; ++g) {
+      const simd::MatrixView rows = L.out_a.row_slice(g * rank, rank);
+      batch.push_back(
+          {rows,
+           prepare_one_token(s.attn.data() + g * group_width, group_width,
+                             reads_int16_input(rows.type), s.one_token.q.data() + g * group_width,
+                             s.one_token.q_scale.data() + g * (group_width / 32 + 1)),
+           s.low.data() + g * rank});
+    }
+    project_one_token_batch(batch.data(), batch.size());
+  } else {
+    for (int g = 0; g < c.o_groups; ++g) {
+      const simd::MatrixView rows = L.out_a.row_slice(g * rank, rank);
+      project(rows, s.attn.data() + g * group_width, head_width, n, s.low.data() + g * rank,
+              low_width, s.projection);
+    }
   }
   project(L.out_b, s.low.data(), low_width, n, s.y.data(), c.hidden, s.projection);
 }

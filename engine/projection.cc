@@ -51,16 +51,39 @@ void project(const simd::MatrixView& w, const float* x, int64_t x_stride, int64_
     parallel_matmul(w, x, x_stride, n, y, y_stride);
     return;
   }
-  simd::PreparedInput in{x, nullptr, nullptr, w.cols};
-  if (w.type == simd::TensorType::Q8_0 || w.type == simd::TensorType::MXFP4) {
-    simd::quantize_input_i16(x, w.cols, s.q.data(), s.q_scale.data());
-    in.q = s.q.data();
-    in.q_scale = s.q_scale.data();
+  const OneTokenProduct product{
+      w, prepare_one_token(x, w.cols, reads_int16_input(w.type), s.q.data(), s.q_scale.data()), y};
+  project_one_token_batch(&product, 1);
+}
+
+bool reads_int16_input(simd::TensorType type) {
+  return type == simd::TensorType::Q8_0 || type == simd::TensorType::MXFP4;
+}
+
+simd::PreparedInput prepare_one_token(const float* x, int64_t cols, bool quantize, int16_t* q,
+                                      float* q_scale) {
+  if (!quantize) return simd::PreparedInput{x, nullptr, nullptr, cols};
+  simd::quantize_input_i16(x, cols, q, q_scale);
+  return simd::PreparedInput{x, q, q_scale, cols};
+}
+
+void project_one_token_batch(const OneTokenProduct* products, size_t count) {
+  int64_t total_rows = 0, widest = 1;
+  for (size_t i = 0; i < count; ++i) {
+    total_rows += products[i].w.rows;
+    widest = std::max(widest, products[i].w.cols);
   }
   // Pieces of ~256K weights keep task overhead small and leave work to steal.
-  const int64_t grain = std::max<int64_t>(16, (int64_t{1} << 18) / std::max<int64_t>(1, w.cols));
-  parallel_ranges(w.rows, grain,
-                  [&](int64_t r0, int64_t r1) { simd::matvec_fast(w, in, y, r0, r1); });
+  const int64_t grain = std::max<int64_t>(16, (int64_t{1} << 18) / widest);
+  parallel_ranges(total_rows, grain, [&](int64_t v0, int64_t v1) {
+    int64_t first_row = 0;  // of product i in the concatenated rows
+    for (size_t i = 0; i < count && first_row < v1; first_row += products[i].w.rows, ++i) {
+      const OneTokenProduct& p = products[i];
+      const int64_t r0 = std::max<int64_t>(v0 - first_row, 0);
+      const int64_t r1 = std::min(v1 - first_row, p.w.rows);
+      if (r0 < r1) simd::matvec_fast(p.w, p.in, p.y, r0, r1);
+    }
+  });
 }
 
 }  // namespace dsv4::engine

@@ -6,6 +6,19 @@ namespace dsv4::engine {
 
 namespace {
 
+// Single-token batches: every route plus the shared expert; the largest batch is either the
+// gate and up products of all of them or the output groups.
+int64_t moe_slots(const ModelConfig& c) {
+  return static_cast<int64_t>(c.n_experts_used) + 1;
+}
+int64_t one_token_products(const ModelConfig& c) {
+  return std::max<int64_t>({2 * moe_slots(c), c.o_groups, 8});
+}
+// Values quantized at once: the SwiGLU outputs of every slot, or all heads.
+int64_t one_token_quantized(const ModelConfig& c) {
+  return std::max(moe_slots(c) * c.expert_ffn, static_cast<int64_t>(c.n_heads) * c.head_dim);
+}
+
 // Visits every buffer with the number of floats it needs; init() allocates, planned_bytes()
 // only counts, so the two cannot disagree.
 template <class Visit>
@@ -37,6 +50,10 @@ void for_each_buffer(ForwardScratch& s, const ModelConfig& c, int64_t T, int64_t
   size(s.expert_in, D);
   size(s.expert_out, D);
   size(s.routed, D);
+  visit(s.one_token.gate, moe_slots(c) * c.expert_ffn);
+  visit(s.one_token.up, moe_slots(c) * c.expert_ffn);
+  visit(s.one_token.out, moe_slots(c) * D);
+  visit(s.one_token.q_scale, one_token_quantized(c) / 32 + one_token_products(c));
 
   // The most rows one token attends: the window plus every compressed row of the
   // least-compressed layer (ratio-4 layers attend at most top-k of theirs).
@@ -82,6 +99,8 @@ void ForwardScratch::init(const ModelConfig& c, int64_t T, int64_t context) {
   expert_biased.reserve(static_cast<size_t>(c.n_experts));
   chosen.reserve(std::max(static_cast<size_t>(c.n_experts), routes_per_chunk));
   expert_offsets.reserve(static_cast<size_t>(c.n_experts));
+  one_token.q.assign(static_cast<size_t>(one_token_quantized(c)), 0);
+  one_token.products.reserve(static_cast<size_t>(one_token_products(c)));
 
   indexer.fp4_queries.reserve(c.indexer_heads, c.indexer_dim);
   selected.reserve(indexer.totals.size() + static_cast<size_t>(c.indexer_topk));
@@ -95,6 +114,8 @@ uint64_t ForwardScratch::planned_bytes(const ModelConfig& c, int64_t tokens, int
     total += static_cast<uint64_t>(n) * 4;
   });
   total += simd::Fp4Queries::reserved_bytes(c.indexer_heads, c.indexer_dim);
+  total += static_cast<uint64_t>(one_token_quantized(c)) * sizeof(int16_t) +
+           static_cast<uint64_t>(one_token_products(c)) * sizeof(OneTokenProduct);
   // Fast prefill on AMX also holds the chunk's input to one projection as bf16 hi and lo
   // tiles (ProjectionScratch::amx_input), sized for the widest input.
   const int64_t widest = std::max(

@@ -18,6 +18,17 @@ struct ExpertRoute {
   float weight;
 };
 
+// One token in fast precision: a sublayer's independent products run as one batch
+// (project_one_token_batch), so the inputs of every product in a batch live here at once.
+struct OneTokenScratch {
+  std::vector<float> gate, up;  // (experts used + 1) × expert_ffn: every route, then shared
+  std::vector<float> out;       // (experts used + 1) × hidden
+  // Quantized inputs of one batch: the SwiGLU outputs of every route, or the head groups.
+  std::vector<int16_t> q;
+  std::vector<float> q_scale;
+  std::vector<OneTokenProduct> products;  // capacity for the largest batch
+};
+
 struct ForwardScratch {
   int64_t tokens = 0;  // capacity in tokens
 
@@ -56,6 +67,7 @@ struct ForwardScratch {
   std::vector<float> expert_scores, expert_biased;
   std::vector<int32_t> chosen;  // experts of one token, then the expert of each sorted route
   std::vector<int32_t> expert_offsets;  // counting sort by expert
+  OneTokenScratch one_token;
 
   ProjectionScratch projection;
 
