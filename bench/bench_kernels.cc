@@ -13,6 +13,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
@@ -226,6 +228,26 @@ void BM_GemmAmx(benchmark::State& state, TensorType type) {
                                                   benchmark::Counter::kIsRate);
 }
 
+// args: threads — the tile unit's bf16 peak, the ceiling for the AMX products above. Plain
+// threads, one probe each, so that every core really runs one.
+void BM_AmxPeak(benchmark::State& state) {
+  if (!amx_available()) {
+    state.SkipWithError("no AMX-BF16 on this CPU");
+    return;
+  }
+  const int threads = static_cast<int>(state.range(0));
+  constexpr int64_t kSteps = 1 << 16;
+  double macs = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> probes;
+    std::atomic<int64_t> done{0};
+    for (int t = 0; t < threads; ++t) probes.emplace_back([&] { done += amx_peak_probe(kSteps); });
+    for (std::thread& p : probes) p.join();
+    macs += static_cast<double>(done.load());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(macs / 1e9, benchmark::Counter::kIsRate);
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
@@ -260,6 +282,7 @@ void gemv_args(benchmark::internal::Benchmark* b,
 }  // namespace
 
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseManualTime()->Iterations(3);
+BENCHMARK(BM_AmxPeak)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.3);
 BENCHMARK_CAPTURE(BM_Gemv, q8_0, TensorType::Q8_0)->Apply([](auto* b) {
   gemv_args(b, kAttentionShapes, false);
   gemv_args(b, kExpertShapes, true);

@@ -468,6 +468,34 @@ void matmul_amx(const MatrixView& w, const AmxInput& in, float* y, int64_t y_str
   }
 }
 
+__attribute__((target("amx-tile,amx-bf16"))) int64_t amx_peak_probe(int64_t steps) {
+  thread_local bool configured = false;
+  if (!configured) {
+    load_tile_config();
+    configured = true;
+  }
+  alignas(64) static const uint16_t ones[kTileBf16] = {};
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  // Four independent accumulators cover the product's latency.
+  for (int64_t i = 0; i < steps; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  alignas(64) float sink[256];
+  _tile_stored(0, sink, 64);
+  __asm__ volatile("" : : "r"(sink) : "memory");
+  return steps * 4 * 16 * 16 * 32;
+}
+
 #pragma GCC diagnostic pop
 #else
 
@@ -478,6 +506,9 @@ void size_amx_input(int64_t, int64_t, AmxInput&) {}
 void prepare_amx_tokens(const float*, int64_t, int64_t, int64_t, AmxInput&) {}
 void prepare_amx_input(const float*, int64_t, int64_t, int64_t, AmxInput&) {}
 void matmul_amx(const MatrixView&, const AmxInput&, float*, int64_t, int64_t, int64_t) {}
+int64_t amx_peak_probe(int64_t) {
+  return 0;
+}
 
 #endif
 

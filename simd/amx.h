@@ -46,4 +46,9 @@ void prepare_amx_input(const float* x, int64_t x_stride, int64_t n_tokens, int64
 void matmul_amx(const MatrixView& w, const AmxInput& in, float* y, int64_t y_stride,
                 int64_t row_begin, int64_t row_end);
 
+// The tile unit's peak, for bench/: `steps` rounds of four bf16 tile products (16 × 16 × 32
+// multiply-adds each) on tiles that stay loaded, so only the multiplier is timed. Returns the
+// multiply-adds done (steps × 32768). Requires amx_available().
+int64_t amx_peak_probe(int64_t steps);
+
 }  // namespace dsv4::simd

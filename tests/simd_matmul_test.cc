@@ -269,6 +269,11 @@ TEST_CASE("AMX matmul is within 1e-5 of the exact product for every weight type"
 // is exact and multiplies in f32 elsewhere; every row here has its own scale, from one whose
 // products with the activations' low bf16 halves stay normal in f32 (AMX flushes denormals)
 // to one whose sums stay finite.
+TEST_CASE("the AMX peak probe counts the multiply-adds it issues") {
+  const int64_t expected = amx_available() ? 3 * 4 * 16 * 16 * 32 : 0;
+  CHECK(amx_peak_probe(3) == expected);
+}
+
 TEST_CASE("AMX matmul is exact per row across the MXFP4 block-scale range") {
   if (!amx_available()) {
     MESSAGE("skipped: this CPU or kernel offers no AMX-BF16");
