@@ -39,6 +39,10 @@ constexpr int64_t kTileBf16 = 512;
 constexpr int64_t kTokenGroup = 256;
 constexpr int64_t kRowPanel = 1024;
 constexpr int64_t kChunkBytes = int64_t{1} << 20;
+// Packing reads 32 rows a block at a time: 32 short interleaved streams that the hardware
+// prefetchers do not follow, so each row's block this far ahead is prefetched. 8 blocks ahead
+// took Flash-slice prefill from 136-142 to 151-152 tok/s in alternating runs; 16 gained less.
+constexpr int64_t kPackPrefetchBlocks = 8;
 
 bool detect_amx() {
   if (const char* off = std::getenv("DSV4_NO_AMX"); off != nullptr && std::string_view(off) == "1")
@@ -164,6 +168,7 @@ __attribute__((target("avx512f,avx512bw"))) void pack_mxfp4(const uint8_t* const
   for (int64_t kb = 0; kb < blocks; ++kb)
     for (int n = 0; n < nrows; ++n) {
       const BlockMxfp4& block = reinterpret_cast<const BlockMxfp4*>(rows[n])[kb];
+      _mm_prefetch(reinterpret_cast<const char*>(&block + kPackPrefetchBlocks), _MM_HINT_T0);
       uint16_t* out = hi + kb * 2 * kTileBf16 + n * 32;
       const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs));
       const __m128i low = _mm_and_si128(q, nibble),
@@ -193,6 +198,7 @@ __attribute__((target("avx512f,avx512bw,f16c"))) void pack_q8_0(const uint8_t* c
   for (int64_t kb = 0; kb < blocks; ++kb)
     for (int n = 0; n < nrows; ++n) {
       const BlockQ8_0& block = reinterpret_cast<const BlockQ8_0*>(rows[n])[kb];
+      _mm_prefetch(reinterpret_cast<const char*>(&block + kPackPrefetchBlocks), _MM_HINT_T0);
       const int64_t out = kb * 2 * kTileBf16 + n * 32;
       const __m512 d = _mm512_set1_ps(_cvtsh_ss(block.d));
       for (int half = 0; half < 2; ++half) {
