@@ -77,7 +77,8 @@ void route(const Model& model, int layer, const int32_t* tokens, int64_t n, Forw
 // expert run as one batch, and their down products as another: the threads meet twice per
 // layer instead of three times per expert, and each batch streams all its weights at once.
 // Each product, the SwiGLU and the sums are the same operations in the same order as the
-// per-expert path, so the result does not change.
+// per-expert path, so the result does not change, except when a hash table lists an expert
+// twice for the token: the per-expert path runs that as one two-token (f32) product.
 void moe_one_token(const Model& model, int layer, ForwardScratch& s) {
   const ModelConfig& c = model.config();
   const LayerWeights& L = model.weights().layers[static_cast<size_t>(layer)];
