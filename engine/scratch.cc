@@ -6,13 +6,15 @@ namespace dsv4::engine {
 
 namespace {
 
-// Single-token batches: every route plus the shared expert; the largest batch is either the
-// gate and up products of all of them or the output groups.
+// Single-token batches: every route plus the shared expert; the largest batch is the gate
+// and up products of all of them, the output groups, or the attention's products of the
+// normed input (q_a, kv, two compressor and three indexer projections).
+constexpr int64_t kAttentionInputProducts = 7;
 int64_t moe_slots(const ModelConfig& c) {
   return static_cast<int64_t>(c.n_experts_used) + 1;
 }
 int64_t one_token_products(const ModelConfig& c) {
-  return std::max<int64_t>({2 * moe_slots(c), c.o_groups, 8});
+  return std::max<int64_t>({2 * moe_slots(c), c.o_groups, kAttentionInputProducts});
 }
 // Values quantized at once: the SwiGLU outputs of every slot, or all heads.
 int64_t one_token_quantized(const ModelConfig& c) {

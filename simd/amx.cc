@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -480,11 +481,16 @@ __attribute__((target("amx-tile,amx-bf16"))) int64_t amx_peak_probe(int64_t step
     load_tile_config();
     configured = true;
   }
-  alignas(64) static const uint16_t ones[kTileBf16] = {};
-  _tile_loadd(4, ones, 64);
-  _tile_loadd(5, ones, 64);
-  _tile_loadd(6, ones, 64);
-  _tile_loadd(7, ones, 64);
+  // bf16 1.0 everywhere: real operands, in case the unit ever shortcuts zeros.
+  alignas(64) static const auto ones = [] {
+    std::array<uint16_t, kTileBf16> v;
+    v.fill(0x3F80);
+    return v;
+  }();
+  _tile_loadd(4, ones.data(), 64);
+  _tile_loadd(5, ones.data(), 64);
+  _tile_loadd(6, ones.data(), 64);
+  _tile_loadd(7, ones.data(), 64);
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
