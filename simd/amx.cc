@@ -308,18 +308,12 @@ __attribute__((target("amx-tile,amx-bf16"))) void multiply_tiles(
     _tile_zero(2);
     _tile_zero(3);
   }
+  // Pass order (A_hi·B_lo, A_hi·B_hi, A_lo·B_hi) loads each distinct tile once: the A_hi
+  // tiles stay for two passes and the B_hi tiles for the last two.
   for (int64_t kb = 0; kb < blocks; ++kb) {
     const int64_t a = kb * 2 * kTileBf16, bk = kb * kTileBf16;
     _tile_loadd(4, a_hi + a, 64);
     _tile_loadd(5, a_hi + a + kTileBf16, 64);
-    _tile_loadd(6, b0_hi + bk, 64);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(2, 5, 6);
-    if (two) {
-      _tile_loadd(7, b1_hi + bk, 64);
-      _tile_dpbf16ps(1, 4, 7);
-      _tile_dpbf16ps(3, 5, 7);
-    }
     _tile_loadd(6, b0_lo + bk, 64);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(2, 5, 6);
@@ -328,14 +322,20 @@ __attribute__((target("amx-tile,amx-bf16"))) void multiply_tiles(
       _tile_dpbf16ps(1, 4, 7);
       _tile_dpbf16ps(3, 5, 7);
     }
+    _tile_loadd(6, b0_hi + bk, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(2, 5, 6);
+    if (two) {
+      _tile_loadd(7, b1_hi + bk, 64);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(3, 5, 7);
+    }
     if (a_lo != nullptr) {
       _tile_loadd(4, a_lo + a, 64);
       _tile_loadd(5, a_lo + a + kTileBf16, 64);
-      _tile_loadd(6, b0_hi + bk, 64);
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(2, 5, 6);
       if (two) {
-        _tile_loadd(7, b1_hi + bk, 64);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(3, 5, 7);
       }
