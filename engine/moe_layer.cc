@@ -8,18 +8,11 @@
 
 #include "engine/parallel.h"
 #include "engine/projection.h"
+#include "simd/activation.h"
 #include "simd/ops.h"
 
 namespace dsv4::engine {
 namespace {
-
-void swiglu(const float* gate, const float* up, int64_t n, float clamp, float scale, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = std::min(gate[i], clamp);
-    const float u = std::clamp(up[i], -clamp, clamp);
-    out[i] = (simd::silu(g) * u) * scale;
-  }
-}
 
 // Experts and weights of every token of the chunk, ordered by expert then token (a counting
 // sort, stable and allocation-free) so that each expert's weights are read once per chunk and
@@ -111,8 +104,8 @@ void moe_one_token(const Model& model, int layer, ForwardScratch& s) {
   m.products.clear();
   for (size_t j = 0; j < slots; ++j) {
     const bool routed = j < routes;
-    swiglu(gate(j), up(j), F, routed ? clamp : shared_clamp, routed ? s.route_weights[j] : 1.0f,
-           gate(j));
+    simd::swiglu(gate(j), up(j), F, routed ? clamp : shared_clamp,
+                 routed ? s.route_weights[j] : 1.0f, gate(j));
     const simd::MatrixView& down = routed ? L.down_exps.expert(s.chosen[j]) : L.shared_down;
     const int64_t q_offset = static_cast<int64_t>(j) * F;
     const int64_t scale_offset = static_cast<int64_t>(j) * (F / 32 + 1);
@@ -166,8 +159,8 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
       project(L.gate_exps.expert(e), s.expert_in.data(), D, m, s.gate.data(), F, s.projection);
       project(L.up_exps.expert(e), s.expert_in.data(), D, m, s.up.data(), F, s.projection);
       for_each_token(m, [&](int64_t k) {
-        swiglu(s.gate.data() + k * F, s.up.data() + k * F, F, clamp,
-               weights[first + static_cast<size_t>(k)], s.gate.data() + k * F);
+        simd::swiglu(s.gate.data() + k * F, s.up.data() + k * F, F, clamp,
+                     weights[first + static_cast<size_t>(k)], s.gate.data() + k * F);
       });
       project(L.down_exps.expert(e), s.gate.data(), F, m, s.expert_out.data(), D, s.projection);
       // Split by columns, not tokens: a token may appear twice in one expert's slice.
@@ -189,8 +182,8 @@ void moe_layer(const Model& model, int layer, const int32_t* tokens, int64_t n, 
   project(L.shared_up, s.normed.data(), D, n, s.up.data(), F, s.projection);
   const float shared_clamp = c.swiglu_clamp_shared[static_cast<size_t>(layer)];
   for_each_token(n, [&](int64_t t) {
-    swiglu(s.gate.data() + t * F, s.up.data() + t * F, F, shared_clamp, 1.0f,
-           s.gate.data() + t * F);
+    simd::swiglu(s.gate.data() + t * F, s.up.data() + t * F, F, shared_clamp, 1.0f,
+                 s.gate.data() + t * F);
   });
   project(L.shared_down, s.gate.data(), F, n, s.y.data(), D, s.projection);
   for_each_token(n, [&](int64_t t) {

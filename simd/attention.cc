@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "simd/activation.h"
 #include "simd/matmul.h"
 
 namespace dsv4::simd {
@@ -21,12 +22,7 @@ void shared_kv_attention(const float* q, int64_t n_heads, int64_t dim, const flo
       s[i] *= scale;
       mx = std::max(mx, s[i]);
     }
-    float den = 0;
-    for (int64_t i = 0; i < n_keys; ++i) {
-      s[i] = std::exp(s[i] - mx);
-      den += s[i];
-    }
-    den += std::exp(sinks[h] - mx);
+    const float den = exp_shifted_sum(s, n_keys, mx) + std::exp(sinks[h] - mx);
     // Normalising the weights first costs n divisions instead of dim; the sum of weighted rows
     // is then the head output directly.
     const float inv = 1.0f / den;
