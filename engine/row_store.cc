@@ -36,13 +36,8 @@ void RowStore::store(int64_t i, const float* row) {
 }
 
 void RowStore::read(int64_t i, float* out) const {
-  const uint8_t* src = raw_row(i);
-  if (storage_ == simd::TensorType::F32) {
-    std::memcpy(out, src, row_bytes_);
-  } else {
-    const auto* h = reinterpret_cast<const uint16_t*>(src);
-    for (int k = 0; k < width_; ++k) out[k] = simd::f16_to_f32(h[k]);
-  }
+  // The vector f16 decode: attention reads every visible row once per query token.
+  simd::decode_row(view(i, 1), 0, out);
 }
 
 simd::MatrixView RowStore::view(int64_t first, int64_t count) const {
