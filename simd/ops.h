@@ -17,8 +17,8 @@ double sum_of_squares(const float* x, int64_t n);
 // y = x · (1/√(mean(x²) + eps)) [· w]; `w` may be null. In place when y == x.
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* y);
 
-float sigmoid(float x);  // 1/(1+e^-x), evaluated without overflow for any x
-float silu(float x);
+float sigmoid(float x);   // 1/(1+e^-x), evaluated without overflow for any x
+float silu(float x);      // x·σ(x): the scalar reference of the vector simd::swiglu
 float softplus(float x);  // log(1+e^x), linear above 20
 
 // Rotates interleaved pairs (x[2k], x[2k+1]) by angles whose cos/sin are given, k < n_pairs.
