@@ -77,15 +77,19 @@ float round_e4m3(float v) {
 }
 
 float round_e2m1(float v) {
-  static const float kGrid[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+  // Nearest of 0, 0.5, 1, 1.5, 2, 3, 4, 6 with ties to the even code: each midpoint goes to
+  // the value with the even code (0.25 → 0, 0.75 → 1, 1.25 → 1, 1.75 → 2, 2.5 → 2, 3.5 → 4,
+  // 5 → 4). Branch-free selects, which the FP4 simulation loop vectorizes; NaN gives ±0.
   const float a = std::min(std::fabs(v), 6.0f);
-  int best = 0;
-  for (int i = 1; i < 8; ++i) {
-    const float d_best = std::fabs(a - kGrid[best]);
-    const float d = std::fabs(a - kGrid[i]);
-    if (d < d_best || (d == d_best && i % 2 == 0)) best = i;
-  }
-  return std::copysign(kGrid[best], v);
+  float r = 0.0f;
+  r = a > 0.25f ? 0.5f : r;
+  r = a >= 0.75f ? 1.0f : r;
+  r = a > 1.25f ? 1.5f : r;
+  r = a >= 1.75f ? 2.0f : r;
+  r = a > 2.5f ? 3.0f : r;
+  r = a >= 3.5f ? 4.0f : r;
+  r = a > 5.0f ? 6.0f : r;
+  return std::copysign(r, v);
 }
 
 void simulate_fp8_e4m3(float* x, int64_t n, int block) {
@@ -107,8 +111,10 @@ void simulate_fp4_e2m1(float* x, int64_t n, int block) {
     for (int i = 0; i < block; ++i) amax = std::max(amax, std::fabs(x[b + i]));
     amax = std::max(amax, 7.052966104933725e-38f);  // 6·2^-126
     const float scale = std::ldexp(1.0f, ceil_log2(amax / 6.0f));
+    // scale is a power of two in [2^-126, 2^126]: multiplying by its inverse is the division.
+    const float inverse = 1.0f / scale;
     for (int i = 0; i < block; ++i) {
-      const float q = std::clamp(x[b + i] / scale, -6.0f, 6.0f);
+      const float q = std::clamp(x[b + i] * inverse, -6.0f, 6.0f);
       x[b + i] = round_e2m1(q) * scale;
     }
   }
