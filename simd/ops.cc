@@ -79,7 +79,7 @@ float round_e4m3(float v) {
 float round_e2m1(float v) {
   // Nearest of 0, 0.5, 1, 1.5, 2, 3, 4, 6 with ties to the even code: each midpoint goes to
   // the value with the even code (0.25 → 0, 0.75 → 1, 1.25 → 1, 1.75 → 2, 2.5 → 2, 3.5 → 4,
-  // 5 → 4). Branch-free selects, which the FP4 simulation loop vectorizes; NaN gives ±0.
+  // 5 → 4). Selects rather than a search over the grid; NaN gives ±0.
   const float a = std::min(std::fabs(v), 6.0f);
   float r = 0.0f;
   r = a > 0.25f ? 0.5f : r;
